@@ -1,0 +1,83 @@
+/* The API's route table: path patterns with {id} segments (UUIDs; anything else is 404) and one
+ * handler per method. A known path with an unsupported method answers 405 with Allow. */
+#include "admin/api_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct route {
+    const char *pattern; /* segments; "*" matches one UUID */
+    int needs_auth;
+    api_handler get, post, patch, del;
+};
+
+static const struct route routes[] = {
+    {"/v1/health", 0, api_health, NULL, NULL, NULL},
+    {"/v1/tenants", 1, api_tenants_list, api_tenants_create, NULL, NULL},
+    {"/v1/tenants/*", 1, api_tenant_get, NULL, api_tenant_update, api_tenant_delete},
+    {"/v1/tenants/*/users", 1, api_users_list, api_users_create, NULL, NULL},
+    {"/v1/tenants/*/users/*", 1, api_user_get, NULL, api_user_update, api_user_delete},
+    {"/v1/tenants/*/registrations", 1, api_registrations, NULL, NULL, NULL},
+    {"/v1/api-keys", 1, NULL, api_apikeys_create, NULL, NULL},
+};
+
+/* Matches url against pattern, filling params with the "*" segments: 1 on a match, else 0
+ * (an id that is not a UUID does not match, so it ends as 404 like any unknown path). */
+static int match(const char *pattern, const char *url, char params[2][37])
+{
+    int np = 0;
+    while (*pattern && *url) {
+        if (*pattern != '/' || *url != '/')
+            return 0;
+        pattern++, url++;
+        size_t seg = strcspn(url, "/");
+        if (*pattern == '*') {
+            if (seg != 36 || np == 2)
+                return 0;
+            memcpy(params[np], url, 36);
+            params[np][36] = '\0';
+            if (!api_valid_uuid(params[np]))
+                return 0;
+            api_lowercase(params[np]);
+            np++;
+            pattern++;
+        } else {
+            size_t pseg = strcspn(pattern, "/");
+            if (pseg != seg || strncmp(pattern, url, seg) != 0)
+                return 0;
+            pattern += pseg;
+        }
+        url += seg;
+    }
+    return !*pattern && !*url;
+}
+
+int api_route(const char *url, struct api_call *c, api_handler *handler, int *needs_auth,
+              struct api_reply *r)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const struct route *rt = &routes[i];
+        if (match(rt->pattern, url, c->params) != 1)
+            continue;
+        api_handler h = c->method == API_GET      ? rt->get
+                        : c->method == API_POST   ? rt->post
+                        : c->method == API_PATCH  ? rt->patch
+                        : c->method == API_DELETE ? rt->del
+                                                  : NULL;
+        if (!h) {
+            snprintf(r->allow, sizeof r->allow, "%s%s%s%s", rt->get ? "GET, " : "",
+                     rt->post ? "POST, " : "", rt->patch ? "PATCH, " : "",
+                     rt->del ? "DELETE, " : "");
+            size_t l = strlen(r->allow);
+            if (l >= 2)
+                r->allow[l - 2] = '\0';
+            api_reply_error(r, 405, "method not allowed", NULL);
+            return -1;
+        }
+        *handler = h;
+        *needs_auth = rt->needs_auth;
+        return 0;
+    }
+    api_reply_error(r, 404, "not found", NULL);
+    return -1;
+}

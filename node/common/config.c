@@ -1,0 +1,239 @@
+/* Parses and validates tandemd's configuration file against a table of known keys.
+ * The table is the single list of keys: defaults, ranges and parsing all come from it. */
+#include "common/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum key_type { KEY_STRING, KEY_INT, KEY_BOOL, KEY_LOGLEVEL };
+
+struct config_key {
+    const char *name;
+    enum key_type type;
+    size_t offset;
+    size_t size; /* for strings: buffer size */
+    long min, max;
+};
+
+#define STR(name, field)                                                                           \
+    {name, KEY_STRING, offsetof(struct tandem_config, field),                                      \
+     sizeof(((struct tandem_config *)0)->field), 0, 0}
+#define INT(name, field, lo, hi)                                                                   \
+    {name, KEY_INT, offsetof(struct tandem_config, field), sizeof(int), lo, hi}
+#define BOOL(name, field) {name, KEY_BOOL, offsetof(struct tandem_config, field), sizeof(int), 0, 1}
+
+static const struct config_key keys[] = {
+    STR("node.id", node_id),
+    {"log.level", KEY_LOGLEVEL, offsetof(struct tandem_config, log_level),
+     sizeof(((struct tandem_config *)0)->log_level), 0, 0},
+    STR("sip.address", sip_address),
+    INT("sip.port", sip_port, 1, 65535),
+    BOOL("sip.udp", sip_udp),
+    BOOL("sip.tcp", sip_tcp),
+    STR("api.address", api_address),
+    INT("api.port", api_port, 0, 65535),
+    INT("api.max_body", api_max_body, 256, 1048576),
+    STR("redis.host", redis_host),
+    INT("redis.port", redis_port, 1, 65535),
+    STR("redis.password", redis_password),
+    INT("redis.timeout_ms", redis_timeout_ms, 10, 60000),
+    STR("postgres.conninfo", postgres_conninfo),
+    INT("registrar.min_expires", registrar_min_expires, 1, 86400),
+    INT("registrar.max_expires", registrar_max_expires, 1, 604800),
+    INT("registrar.default_expires", registrar_default_expires, 1, 604800),
+    INT("registrar.max_contacts", registrar_max_contacts, 1, 100),
+    INT("registrar.user_cache_seconds", registrar_user_cache_seconds, 0, 86400),
+    STR("auth.nonce_secret", auth_nonce_secret),
+    INT("auth.nonce_lifetime", auth_nonce_lifetime, 5, 3600),
+    INT("security.rate_limit", security_rate_limit, 0, 1000000),
+    INT("security.rate_burst", security_rate_burst, 1, 1000000),
+    INT("security.ban_failures", security_ban_failures, 0, 1000),
+    INT("security.ban_window", security_ban_window, 1, 86400),
+    INT("security.ban_seconds", security_ban_seconds, 1, 604800),
+    INT("nat.keepalive_interval", nat_keepalive_interval, 0, 3600),
+    INT("nat.keepalive_failures", nat_keepalive_failures, 1, 100),
+};
+
+void config_defaults(struct tandem_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    if (gethostname(cfg->node_id, sizeof cfg->node_id - 1) != 0 || !cfg->node_id[0])
+        strcpy(cfg->node_id, "node1");
+    strcpy(cfg->log_level, "info");
+    strcpy(cfg->sip_address, "127.0.0.1");
+    cfg->sip_port = 5060;
+    cfg->sip_udp = 1;
+    cfg->sip_tcp = 1;
+    strcpy(cfg->api_address, "127.0.0.1");
+    cfg->api_port = 8080;
+    cfg->api_max_body = 65536;
+    strcpy(cfg->redis_host, "127.0.0.1");
+    cfg->redis_port = 6379;
+    cfg->redis_timeout_ms = 2000;
+    strcpy(cfg->postgres_conninfo, "dbname=tandem");
+    cfg->registrar_min_expires = 60;
+    cfg->registrar_max_expires = 3600;
+    cfg->registrar_default_expires = 3600;
+    cfg->registrar_max_contacts = 10;
+    cfg->registrar_user_cache_seconds = 300;
+    cfg->auth_nonce_lifetime = 300;
+    cfg->security_rate_limit = 500;
+    cfg->security_rate_burst = 1000;
+    cfg->security_ban_failures = 10;
+    cfg->security_ban_window = 60;
+    cfg->security_ban_seconds = 600;
+    cfg->nat_keepalive_interval = 30;
+    cfg->nat_keepalive_failures = 3;
+}
+
+static const struct config_key *find_key(const char *name)
+{
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+int config_set(struct tandem_config *cfg, const char *key, const char *value, char *err,
+               size_t errlen)
+{
+    const struct config_key *k = find_key(key);
+    if (!k) {
+        snprintf(err, errlen, "unknown key");
+        return -1;
+    }
+    char *field = (char *)cfg + k->offset;
+    switch (k->type) {
+    case KEY_STRING:
+    case KEY_LOGLEVEL:
+        if (strlen(value) >= k->size) {
+            snprintf(err, errlen, "value longer than %zu characters", k->size - 1);
+            return -1;
+        }
+        if (k->type == KEY_LOGLEVEL && strcmp(value, "error") && strcmp(value, "warn") &&
+            strcmp(value, "info") && strcmp(value, "debug")) {
+            snprintf(err, errlen, "must be one of error, warn, info, debug");
+            return -1;
+        }
+        strcpy(field, value);
+        return 0;
+    case KEY_INT: {
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (!*value || *end || errno) {
+            snprintf(err, errlen, "'%s' is not an integer", value);
+            return -1;
+        }
+        if (v < k->min || v > k->max) {
+            snprintf(err, errlen, "%ld is outside %ld..%ld", v, k->min, k->max);
+            return -1;
+        }
+        *(int *)field = (int)v;
+        return 0;
+    }
+    case KEY_BOOL:
+        if (!strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "on") ||
+            !strcmp(value, "1"))
+            *(int *)field = 1;
+        else if (!strcmp(value, "no") || !strcmp(value, "false") || !strcmp(value, "off") ||
+                 !strcmp(value, "0"))
+            *(int *)field = 0;
+        else {
+            snprintf(err, errlen, "'%s' is not a boolean (yes/no)", value);
+            return -1;
+        }
+        return 0;
+    }
+    snprintf(err, errlen, "internal: bad key type");
+    return -1;
+}
+
+int config_check(const struct tandem_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->registrar_min_expires > cfg->registrar_default_expires ||
+        cfg->registrar_default_expires > cfg->registrar_max_expires) {
+        snprintf(err, errlen,
+                 "registrar.default_expires: must lie between registrar.min_expires and "
+                 "registrar.max_expires");
+        return -1;
+    }
+    if (!cfg->sip_udp && !cfg->sip_tcp) {
+        snprintf(err, errlen, "sip.udp: at least one of sip.udp and sip.tcp must be on");
+        return -1;
+    }
+    if (strlen(cfg->auth_nonce_secret) < 16) {
+        snprintf(err, errlen,
+                 "auth.nonce_secret: must be set to at least 16 characters, the same on every "
+                 "node");
+        return -1;
+    }
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+int config_load(struct tandem_config *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[2048];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+            snprintf(err, errlen, "%s:%d: line longer than %zu characters", path, lineno,
+                     sizeof line - 2);
+            rc = -1;
+            break;
+        }
+        char *s = trim(line);
+        if (!*s || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(s), *value = trim(eq + 1);
+        size_t vlen = strlen(value);
+        if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
+            value[vlen - 1] = '\0';
+            value++;
+        }
+        char reason[512];
+        if (config_set(cfg, key, value, reason, sizeof reason) != 0) {
+            snprintf(err, errlen, "%s:%d: %s: %s", path, lineno, key, reason);
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    if (rc == 0) {
+        char reason[512];
+        if (config_check(cfg, reason, sizeof reason) != 0) {
+            snprintf(err, errlen, "%s: %s", path, reason);
+            rc = -1;
+        }
+    }
+    return rc;
+}

@@ -1,0 +1,61 @@
+/* tandemd's configuration: one flat "key = value" file, every key listed in docs/configuration.md.
+ * A bad key or value stops start-up with file, line, key and reason. */
+#ifndef TANDEM_CONFIG_H
+#define TANDEM_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_STR_MAX 256
+
+struct tandem_config {
+    char node_id[64];
+    char log_level[16];
+
+    char sip_address[CONFIG_STR_MAX];
+    int sip_port;
+    int sip_udp;
+    int sip_tcp;
+
+    char api_address[CONFIG_STR_MAX];
+    int api_port; /* 0 disables the REST API on this node */
+    int api_max_body;
+
+    char redis_host[CONFIG_STR_MAX];
+    int redis_port;
+    char redis_password[CONFIG_STR_MAX];
+    int redis_timeout_ms;
+
+    char postgres_conninfo[1024];
+
+    int registrar_min_expires;
+    int registrar_max_expires;
+    int registrar_default_expires;
+    int registrar_max_contacts;
+    int registrar_user_cache_seconds;
+
+    char auth_nonce_secret[CONFIG_STR_MAX];
+    int auth_nonce_lifetime;
+
+    int security_rate_limit; /* requests per second per source address, 0 = off */
+    int security_rate_burst;
+    int security_ban_failures; /* authentication failures that trigger a ban, 0 = off */
+    int security_ban_window;   /* seconds over which failures are counted */
+    int security_ban_seconds;
+
+    int nat_keepalive_interval; /* seconds, 0 = off */
+    int nat_keepalive_failures;
+};
+
+void config_defaults(struct tandem_config *cfg);
+
+/* Applies one "key = value" setting; on error writes the reason into err and returns -1. */
+int config_set(struct tandem_config *cfg, const char *key, const char *value, char *err,
+               size_t errlen);
+
+/* Checks relations between keys (min <= default <= max ...); same error convention. */
+int config_check(const struct tandem_config *cfg, char *err, size_t errlen);
+
+/* Loads a file over the defaults. On error err reads "file:line: key: reason". */
+int config_load(struct tandem_config *cfg, const char *path, char *err, size_t errlen);
+
+#endif

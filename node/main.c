@@ -1,0 +1,162 @@
+/* tandemd: one switch node. Loads the configuration, connects the stores to the signalling
+ * loop, opens the SIP transports and the REST API, and runs until SIGTERM or SIGINT. */
+#include "admin/api_server.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/node_status.h"
+#include "sip/sip_server.h"
+#include "store/pg_conn.h"
+#include "store/redis_conn.h"
+#include "store/reg_store.h"
+#include "store/user_store.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sofia-sip/su.h>
+#include <sofia-sip/su_wait.h>
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* Signal handlers may not touch the loop; a short timer notices the flag instead. */
+static void check_stop(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)m;
+    (void)t;
+    if (stop_requested)
+        su_root_break((su_root_t *)arg);
+}
+
+static int usage(const char *prog)
+{
+    fprintf(stderr, "usage: %s [--config FILE] [--check-config]\n", prog);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = "/etc/tandem/tandem.conf";
+    int check_only = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            config_path = argv[++i];
+        else if (!strcmp(argv[i], "--check-config"))
+            check_only = 1;
+        else
+            return usage(argv[0]);
+    }
+
+    static struct tandem_config cfg;
+    char err[1024];
+    config_defaults(&cfg);
+    if (config_load(&cfg, config_path, err, sizeof err) != 0) {
+        fprintf(stderr, "tandemd: configuration error: %s\n", err);
+        return 2;
+    }
+    if (check_only) {
+        printf("%s: configuration OK\n", config_path);
+        return 0;
+    }
+    enum log_level level = LOG_INFO;
+    log_level_from_name(cfg.log_level, &level);
+    log_set_level(level);
+    setvbuf(stderr, NULL, _IOLBF, 0);
+
+    static struct node_status status;
+    status.started_at = (long)time(NULL);
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = 1;
+    su_root_t *root = NULL;
+    su_timer_t *stop_timer = NULL;
+    struct user_store *users = NULL;
+    struct pg_conn *pg = NULL;
+    struct redis_conn *redis = NULL;
+    struct reg_store *regs = NULL;
+    struct sip_server *sip = NULL;
+    struct api_server *api = NULL;
+
+    if (su_init() != 0) {
+        log_error(NULL, "sofia-sip initialisation failed");
+        return 1;
+    }
+    root = su_root_create(NULL);
+    if (!root)
+        goto out;
+
+    users = user_store_create(cfg.registrar_user_cache_seconds);
+    struct pg_conn_options pgo = {
+        .conninfo = cfg.postgres_conninfo,
+        .timeout_ms = cfg.redis_timeout_ms > 2000 ? cfg.redis_timeout_ms : 2000,
+        .up = &status.postgres_up,
+        .listen_channel = "tandem_directory",
+        .on_notify = user_store_on_notify,
+        .on_connected = user_store_on_connected,
+        .arg = users,
+    };
+    pg = users ? pg_conn_create(root, &pgo) : NULL;
+    struct redis_conn_options ro = {
+        .host = cfg.redis_host,
+        .port = cfg.redis_port,
+        .password = cfg.redis_password,
+        .timeout_ms = cfg.redis_timeout_ms,
+        .up = &status.redis_up,
+    };
+    redis = redis_conn_create(root, &ro);
+    regs = redis ? reg_store_create(redis) : NULL;
+    if (!users || !pg || !redis || !regs) {
+        log_error(NULL, "out of memory while starting the stores");
+        goto out;
+    }
+    user_store_attach(users, pg);
+
+    sip = sip_server_create(root, &cfg, &status, users, regs, err, sizeof err);
+    if (!sip) {
+        log_error(NULL, "SIP: %s", err);
+        goto out;
+    }
+    if (cfg.api_port) {
+        api = api_server_start(&cfg, &status, err, sizeof err);
+        if (!api) {
+            log_error(NULL, "REST API: %s", err);
+            goto out;
+        }
+    }
+
+    stop_timer = su_timer_create(su_root_task(root), 100);
+    if (!stop_timer)
+        goto out;
+    su_timer_set_for_ever(stop_timer, check_stop, (su_timer_arg_t *)root);
+    log_info(NULL, "node %s started", cfg.node_id);
+    su_root_run(root);
+    log_info(NULL, "node %s stopping", cfg.node_id);
+    rc = 0;
+
+out:
+    api_server_stop(api);
+    if (stop_timer)
+        su_timer_destroy(stop_timer);
+    /* Stores first: their pending callbacks still answer the SIP transactions they hold. */
+    redis_conn_destroy(redis);
+    pg_conn_destroy(pg);
+    sip_server_destroy(sip);
+    reg_store_destroy(regs);
+    user_store_destroy(users);
+    if (root)
+        su_root_destroy(root);
+    su_deinit();
+    return rc;
+}

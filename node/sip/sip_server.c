@@ -1,0 +1,244 @@
+/* Creates the nta agent (transaction layer only, no nua: dialogs are ours, see DESIGN 3.1) and
+ * routes each request from the default leg. Requests over the rate limit or from a banned
+ * source are dropped without an answer, as an answer is what a flood wants. */
+#include "sip/sip_server.h"
+
+#include "common/log.h"
+#include "sip/ratelimit.h"
+#include "sip/registrar.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/nta.h>
+#include <sofia-sip/nta_tport.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_alloc.h>
+#include <sofia-sip/su_tagarg.h>
+#include <sofia-sip/tport.h>
+
+#define ALLOWED_METHODS "REGISTER, OPTIONS"
+
+struct sip_server {
+    su_root_t *root;
+    const struct tandem_config *cfg;
+    struct node_status *status;
+    nta_agent_t *agent;
+    nta_leg_t *leg;
+    struct ratelimit *rl;
+    struct registrar *registrar;
+    su_timer_t *sweep;
+    double last_limit_log;
+    unsigned long dropped_since_log;
+};
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void describe_source(struct sip_server *s, nta_incoming_t *irq, struct sip_source *src)
+{
+    memset(src, 0, sizeof *src);
+    strcpy(src->transport, "udp");
+    msg_t *msg = nta_incoming_getrequest(irq);
+    su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
+    if (ai && ai->ai_addr) {
+        const struct sockaddr *sa = (const struct sockaddr *)ai->ai_addr;
+        if (sa->sa_family == AF_INET) {
+            const struct sockaddr_in *in = (const void *)sa;
+            inet_ntop(AF_INET, &in->sin_addr, src->ip, sizeof src->ip);
+            src->port = ntohs(in->sin_port);
+        } else if (sa->sa_family == AF_INET6) {
+            const struct sockaddr_in6 *in6 = (const void *)sa;
+            inet_ntop(AF_INET6, &in6->sin6_addr, src->ip, sizeof src->ip);
+            src->port = ntohs(in6->sin6_port);
+        }
+    }
+    if (!src->ip[0])
+        strcpy(src->ip, "unknown");
+    if (strchr(src->ip, ':'))
+        snprintf(src->received, sizeof src->received, "[%s]:%d", src->ip, src->port);
+    else
+        snprintf(src->received, sizeof src->received, "%s:%d", src->ip, src->port);
+    tport_t *tp = nta_incoming_transport(s->agent, irq, msg);
+    const tp_name_t *name = tp ? tport_name(tp) : NULL;
+    if (name) {
+        snprintf(src->transport, sizeof src->transport, "%s", name->tpn_proto);
+        for (char *p = src->transport; *p; p++)
+            *p = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
+        snprintf(src->socket, sizeof src->socket, "%s:%s", name->tpn_host, name->tpn_port);
+    }
+    if (tp)
+        tport_unref(tp);
+    if (msg)
+        msg_destroy(msg);
+}
+
+static void reply_and_destroy(nta_incoming_t *irq, int status, const char *phrase,
+                              tag_type_t tag, tag_value_t value, ...)
+{
+    ta_list ta;
+    ta_start(ta, tag, value);
+    nta_incoming_treply(irq, status, phrase, ta_tags(ta));
+    ta_end(ta);
+    nta_incoming_destroy(irq);
+}
+
+static void note_dropped(struct sip_server *s, const struct sip_source *src, const char *why)
+{
+    double now = mono_now();
+    s->dropped_since_log++;
+    /* One line per second at most: a flood must not also flood the log. */
+    if (now - s->last_limit_log >= 1.0) {
+        log_warn(NULL, "dropping requests: src=%s reason=%s dropped=%lu", src->ip, why,
+                 s->dropped_since_log);
+        s->last_limit_log = now;
+        s->dropped_since_log = 0;
+    }
+}
+
+static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq,
+                      sip_t const *sip)
+{
+    (void)leg;
+    struct sip_server *s = (struct sip_server *)magic;
+    struct sip_source src;
+    describe_source(s, irq, &src);
+
+    switch (ratelimit_check(s->rl, src.ip, mono_now())) {
+    case RATELIMIT_BANNED:
+        note_dropped(s, &src, "banned");
+        nta_incoming_destroy(irq);
+        return 0;
+    case RATELIMIT_LIMITED:
+        note_dropped(s, &src, "rate-limit");
+        nta_incoming_destroy(irq);
+        return 0;
+    case RATELIMIT_PASS:
+        break;
+    }
+
+    const char *cid = sip->sip_call_id ? sip->sip_call_id->i_id : NULL;
+    log_debug(cid, "%s from %s over %s", sip->sip_request->rq_method_name, src.received,
+              src.transport);
+
+    switch (sip->sip_request->rq_method) {
+    case sip_method_register:
+        registrar_handle(s->registrar, irq, sip, &src);
+        return 0;
+    case sip_method_options:
+        reply_and_destroy(irq, SIP_200_OK, SIPTAG_ALLOW_STR(ALLOWED_METHODS),
+                          SIPTAG_SUPPORTED_STR("path"), SIPTAG_ACCEPT_STR("application/sdp"),
+                          TAG_END());
+        return 0;
+    case sip_method_ack:
+        nta_incoming_destroy(irq); /* a stray ACK: nothing to acknowledge */
+        return 0;
+    case sip_method_cancel:
+        reply_and_destroy(irq, SIP_481_NO_TRANSACTION, TAG_END());
+        return 0;
+    case sip_method_unknown:
+        reply_and_destroy(irq, SIP_501_NOT_IMPLEMENTED, SIPTAG_ALLOW_STR(ALLOWED_METHODS),
+                          TAG_END());
+        return 0;
+    default:
+        reply_and_destroy(irq, SIP_405_METHOD_NOT_ALLOWED, SIPTAG_ALLOW_STR(ALLOWED_METHODS),
+                          TAG_END());
+        return 0;
+    }
+}
+
+static void sweep_fire(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)m;
+    (void)t;
+    struct sip_server *s = (struct sip_server *)arg;
+    ratelimit_sweep(s->rl, mono_now());
+}
+
+struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config *cfg,
+                                     struct node_status *status, struct user_store *users,
+                                     struct reg_store *regs, char *err, size_t errlen)
+{
+    struct sip_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->root = root;
+    s->cfg = cfg;
+    s->status = status;
+    struct ratelimit_config rc = {
+        .rate = cfg->security_rate_limit,
+        .burst = cfg->security_rate_burst,
+        .ban_failures = cfg->security_ban_failures,
+        .ban_window = cfg->security_ban_window,
+        .ban_seconds = cfg->security_ban_seconds,
+    };
+    s->rl = ratelimit_create(&rc);
+    s->registrar = s->rl ? registrar_create(cfg, status, users, regs, s->rl) : NULL;
+    if (!s->registrar) {
+        snprintf(err, errlen, "out of memory");
+        sip_server_destroy(s);
+        return NULL;
+    }
+
+    /* sip.address may be an IPv6 literal; the URL needs it in brackets. */
+    char url[CONFIG_STR_MAX + 64];
+    const char *fmt = strchr(cfg->sip_address, ':') ? "sip:[%s]:%d;transport=%s"
+                                                    : "sip:%s:%d;transport=%s";
+    snprintf(url, sizeof url, fmt, cfg->sip_address, cfg->sip_port, cfg->sip_udp ? "udp" : "tcp");
+    s->agent = nta_agent_create(root, URL_STRING_MAKE(url), NULL, NULL, NTATAG_UA(0),
+                                NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1), TAG_END());
+    if (s->agent && cfg->sip_udp && cfg->sip_tcp) {
+        snprintf(url, sizeof url, fmt, cfg->sip_address, cfg->sip_port, "tcp");
+        if (nta_agent_add_tport(s->agent, URL_STRING_MAKE(url), TAG_END()) != 0) {
+            snprintf(err, errlen, "cannot listen on %s (TCP)", url);
+            sip_server_destroy(s);
+            return NULL;
+        }
+    }
+    if (!s->agent) {
+        snprintf(err, errlen, "cannot listen on %s:%d (port in use or address not local?)",
+                 cfg->sip_address, cfg->sip_port);
+        sip_server_destroy(s);
+        return NULL;
+    }
+    s->leg = nta_leg_tcreate(s->agent, on_request, (nta_leg_magic_t *)s, NTATAG_NO_DIALOG(1),
+                             TAG_END());
+    s->sweep = su_timer_create(su_root_task(root), 10000);
+    if (!s->leg || !s->sweep) {
+        snprintf(err, errlen, "cannot create the default SIP leg");
+        sip_server_destroy(s);
+        return NULL;
+    }
+    su_timer_set_for_ever(s->sweep, sweep_fire, (su_timer_arg_t *)s);
+    log_info(NULL, "SIP listening on %s:%d (%s%s%s)", cfg->sip_address, cfg->sip_port,
+             cfg->sip_udp ? "udp" : "", cfg->sip_udp && cfg->sip_tcp ? ", " : "",
+             cfg->sip_tcp ? "tcp" : "");
+    return s;
+}
+
+void sip_server_destroy(struct sip_server *s)
+{
+    if (!s)
+        return;
+    if (s->sweep)
+        su_timer_destroy(s->sweep);
+    if (s->leg)
+        nta_leg_destroy(s->leg);
+    if (s->agent)
+        nta_agent_destroy(s->agent);
+    registrar_destroy(s->registrar);
+    ratelimit_destroy(s->rl);
+    free(s);
+}

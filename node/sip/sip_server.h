@@ -1,0 +1,29 @@
+/* The node's SIP front door: the nta agent with its UDP/TCP transports, one default leg that
+ * receives every request, flood protection, and dispatch by method to the registrar and others. */
+#ifndef TANDEM_SIP_SERVER_H
+#define TANDEM_SIP_SERVER_H
+
+#include <sofia-sip/su_wait.h>
+
+#include "common/config.h"
+#include "common/node_status.h"
+
+struct user_store;
+struct reg_store;
+struct sip_server;
+
+/* Where a request came from and which of our sockets took it. */
+struct sip_source {
+    char ip[64];
+    int port;
+    char transport[8]; /* "udp", "tcp" */
+    char socket[96];   /* our "ip:port" that received it */
+    char received[96]; /* "ip:port" of the sender, as RFC 3581 records it */
+};
+
+struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config *cfg,
+                                     struct node_status *status, struct user_store *users,
+                                     struct reg_store *regs, char *err, size_t errlen);
+void sip_server_destroy(struct sip_server *s);
+
+#endif

@@ -1,0 +1,34 @@
+/* The node's cache of SIP users (HA1 and tenant) in front of PostgreSQL. Entries are dropped on
+ * LISTEN/NOTIFY; while PostgreSQL is unreachable, cached users keep authenticating. */
+#ifndef TANDEM_USER_STORE_H
+#define TANDEM_USER_STORE_H
+
+#include "store/pg_conn.h"
+
+struct user_info {
+    int found; /* 0: no such user in this domain */
+    int enabled;
+    char tenant_id[40];
+    char ha1[33];
+};
+
+/* u is NULL when the user is unknown to the cache and PostgreSQL cannot be asked. */
+typedef void user_lookup_f(void *arg, const struct user_info *u);
+
+struct user_store;
+
+struct user_store *user_store_create(int cache_seconds);
+void user_store_destroy(struct user_store *us);
+
+/* The connection is set after creation because its NOTIFY callback needs the store. */
+void user_store_attach(struct user_store *us, struct pg_conn *pg);
+
+/* Calls cb at once on a fresh cache hit, otherwise after asking PostgreSQL. */
+void user_store_lookup(struct user_store *us, const char *domain, const char *user,
+                       user_lookup_f *cb, void *arg);
+
+/* pg_conn callbacks: a NOTIFY payload "<domain> <user>" or "<domain> *", and reconnects. */
+void user_store_on_notify(void *us, const char *channel, const char *payload);
+void user_store_on_connected(void *us);
+
+#endif

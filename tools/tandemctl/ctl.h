@@ -1,0 +1,53 @@
+/* tandemctl's shared pieces: parsed options, the HTTP client onto the REST API, output
+ * helpers and the commands. Exit codes: 0 success, 1 API or store error, 2 usage error. */
+#ifndef TANDEMCTL_CTL_H
+#define TANDEMCTL_CTL_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define CTL_OK 0
+#define CTL_ERROR 1
+#define CTL_USAGE 2
+
+struct ctl_opts {
+    char api[512];      /* base URL of the REST API */
+    char key[256];      /* API key, "" when none was given */
+    char conninfo[1024];/* PostgreSQL, for db commands */
+    const char *schema;
+    int json, quiet, superadmin;
+    const char *name, *domain, *tenant, *extension, *password, *display_name, *description;
+    const char *args[4]; /* positional words: command, subcommand, id */
+    int nargs;
+};
+
+/* One request; body may be NULL. *reply is the parsed JSON answer (NULL when empty).
+ * Returns the HTTP status, or -1 with err on a transport failure (timeouts included). */
+long ctl_http(const struct ctl_opts *o, const char *method, const char *path, json_t *body,
+              json_t **reply, char *err, size_t errlen);
+
+/* Runs an API request and reports failures: CTL_OK with *reply set when status is 2xx, else
+ * prints the API's error and field to stderr and returns CTL_ERROR. */
+int ctl_call(const struct ctl_opts *o, const char *method, const char *path, json_t *body,
+             json_t **reply);
+
+/* Output (ctl_output.c). A column: header and the object key to show. */
+struct ctl_column {
+    const char *header;
+    const char *key;
+};
+void ctl_print_table(const json_t *rows, const struct ctl_column *cols, size_t ncols);
+void ctl_print_object(const json_t *obj, const struct ctl_column *cols, size_t ncols);
+void ctl_print_json(const json_t *v);
+
+/* Commands (ctl_db.c, ctl_commands.c). */
+int ctl_db(struct ctl_opts *o);
+int ctl_tenant(struct ctl_opts *o);
+int ctl_user(struct ctl_opts *o);
+int ctl_regs(struct ctl_opts *o);
+int ctl_apikey(struct ctl_opts *o);
+
+/* Prints "tandemctl: <msg>" to stderr and returns CTL_USAGE. */
+int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
