@@ -78,6 +78,8 @@ static enum api_method method_of(const char *m)
 static enum MHD_Result send_reply(struct MHD_Connection *conn, struct api_reply *r)
 {
     char *text = NULL;
+    if (r->status < 100) /* a handler that set no reply is a bug; answer rather than hang */
+        api_reply_error(r, 500, "internal error", NULL);
     if (r->body && !(text = json_dumps(r->body, JSON_COMPACT))) {
         r->status = 500;
     }

@@ -7,11 +7,11 @@
 
 enum admin_db_rc {
     ADMIN_DB_OK = 0,
-    ADMIN_DB_NOT_FOUND,     /* no such row, or not in the caller's tenant */
-    ADMIN_DB_CONFLICT,      /* duplicate or state conflict; err.field names the field */
-    ADMIN_DB_INVALID,       /* a value refers to something missing; err.field names it */
-    ADMIN_DB_UNAVAILABLE,   /* PostgreSQL unreachable (after one reconnect attempt) */
-    ADMIN_DB_ERROR,         /* anything else; already logged */
+    ADMIN_DB_NOT_FOUND,   /* no such row, or not in the caller's tenant */
+    ADMIN_DB_CONFLICT,    /* duplicate or state conflict; err.field names the field */
+    ADMIN_DB_INVALID,     /* a value refers to something missing; err.field names it */
+    ADMIN_DB_UNAVAILABLE, /* PostgreSQL unreachable (after one reconnect attempt) */
+    ADMIN_DB_ERROR,       /* anything else; already logged */
 };
 
 /* Why a call failed, for the API's error body. Both point to static strings. */
@@ -41,8 +41,7 @@ enum admin_db_rc admin_db_tenant_get(struct admin_db *db, const char *id, json_t
 /* Refuses (CONFLICT on "domain") to change the domain of a tenant that has users: their HA1
  * was computed with the domain as realm and would silently stop matching. */
 enum admin_db_rc admin_db_tenant_update(struct admin_db *db, const char *id, const char *name,
-                                        const char *domain, json_t **out,
-                                        struct admin_db_err *err);
+                                        const char *domain, json_t **out, struct admin_db_err *err);
 enum admin_db_rc admin_db_tenant_delete(struct admin_db *db, const char *id,
                                         struct admin_db_err *err);
 

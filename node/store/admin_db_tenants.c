@@ -89,13 +89,13 @@ enum admin_db_rc admin_db_tenant_domain(struct admin_db *db, const char *id, cha
 /* Inside the update's transaction: locks the tenant row, then refuses a domain change when the
  * tenant has users. The EXISTS runs as its own statement after the lock so that it sees users
  * committed while we waited for it. */
-static enum admin_db_rc check_domain_change(struct admin_db *db, const char *id,
-                                            const char *domain, struct admin_db_err *err)
+static enum admin_db_rc check_domain_change(struct admin_db *db, const char *id, const char *domain,
+                                            struct admin_db_err *err)
 {
     const char *p[] = {id};
     enum admin_db_rc rc;
-    PGresult *r = admin_db_exec(db, "SELECT domain FROM tenants WHERE id = $1 FOR UPDATE", 1, p,
-                                0, &rc, err);
+    PGresult *r =
+        admin_db_exec(db, "SELECT domain FROM tenants WHERE id = $1 FOR UPDATE", 1, p, 0, &rc, err);
     if (!r)
         return rc;
     if (PQntuples(r) == 0) {
@@ -124,8 +124,7 @@ static enum admin_db_rc check_domain_change(struct admin_db *db, const char *id,
 }
 
 enum admin_db_rc admin_db_tenant_update(struct admin_db *db, const char *id, const char *name,
-                                        const char *domain, json_t **out,
-                                        struct admin_db_err *err)
+                                        const char *domain, json_t **out, struct admin_db_err *err)
 {
     enum admin_db_rc rc = admin_db_begin(db, err);
     if (rc != ADMIN_DB_OK)

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #define USER_COLS                                                                                  \
-    "id::text AS id, tenant_id::text AS tenant_id, extension, display_name, enabled, "            \
-    ADMIN_DB_TS("created_at") ", " ADMIN_DB_TS("updated_at")
+    "id::text AS id, tenant_id::text AS tenant_id, extension, display_name, "                      \
+    "enabled, " ADMIN_DB_TS("created_at") ", " ADMIN_DB_TS("updated_at")
 
 static enum admin_db_rc not_found(struct admin_db_err *err)
 {
@@ -37,8 +37,8 @@ enum admin_db_rc admin_db_user_create(struct admin_db *db, const char *tenant_id
     if (rc != ADMIN_DB_OK)
         return rc;
     const char *tp[] = {tenant_id};
-    PGresult *r = admin_db_exec(db, "SELECT domain FROM tenants WHERE id = $1 FOR SHARE", 1, tp, 0,
-                                &rc, err);
+    PGresult *r =
+        admin_db_exec(db, "SELECT domain FROM tenants WHERE id = $1 FOR SHARE", 1, tp, 0, &rc, err);
     if (!r)
         goto fail;
     if (PQntuples(r) == 0) {
@@ -168,7 +168,11 @@ enum admin_db_rc admin_db_user_update(struct admin_db *db, const char *tenant_id
         rc = no_memory(err);
         goto fail;
     }
-    const char *up[] = {tenant_id, id, u->extension, u->display_name, u->password ? ha1 : NULL,
+    const char *up[] = {tenant_id,
+                        id,
+                        u->extension,
+                        u->display_name,
+                        u->password ? ha1 : NULL,
                         bool_param(u->enabled)};
     r = admin_db_exec(db,
                       "UPDATE users SET extension = COALESCE($3, extension), display_name = "
@@ -200,8 +204,8 @@ enum admin_db_rc admin_db_user_delete(struct admin_db *db, const char *tenant_id
 {
     const char *p[] = {tenant_id, id};
     enum admin_db_rc rc;
-    PGresult *r = admin_db_exec(db, "DELETE FROM users WHERE tenant_id = $1 AND id = $2 RETURNING id",
-                                2, p, 1, &rc, err);
+    PGresult *r = admin_db_exec(
+        db, "DELETE FROM users WHERE tenant_id = $1 AND id = $2 RETURNING id", 2, p, 1, &rc, err);
     if (!r)
         return rc;
     int found = PQntuples(r) > 0;

@@ -112,11 +112,11 @@ static char *read_file(const char *path, char *err, size_t errlen)
 }
 
 /* Runs a statement expecting success; on failure copies the server's message into err. */
-static int run(PGconn *c, const char *sql, int nparams, const char *const *params,
-               const char *what, char *err, size_t errlen)
+static int run(PGconn *c, const char *sql, int nparams, const char *const *params, const char *what,
+               char *err, size_t errlen)
 {
-    PGresult *r = nparams ? PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0)
-                          : PQexec(c, sql);
+    PGresult *r =
+        nparams ? PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0) : PQexec(c, sql);
     ExecStatusType st = PQresultStatus(r);
     int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
     if (!ok)
@@ -178,8 +178,7 @@ out:
     return rc;
 }
 
-int store_migrate(const char *conninfo, const char *schema_dir, FILE *out, char *err,
-                  size_t errlen)
+int store_migrate(const char *conninfo, const char *schema_dir, FILE *out, char *err, size_t errlen)
 {
     struct migration *list = NULL;
     int n = list_migrations(schema_dir, &list, err, errlen);

@@ -50,15 +50,17 @@ class Response:
 
 
 class SipClient:
-    def __init__(self, server_port, user, domain, password, transport="udp", host="127.0.0.1"):
+    def __init__(self, server_port, user, domain, password, transport="udp", host="127.0.0.1",
+                 source="127.0.0.1"):
         self.server = (host, server_port)
+        self.source = source
         self.user, self.domain, self.password = user, domain, password
         self.transport = transport
         if transport == "udp":
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            self.sock.bind(("127.0.0.1", 0))
+            self.sock.bind((source, 0))
         else:
-            self.sock = socket.create_connection(self.server, timeout=5)
+            self.sock = socket.create_connection(self.server, timeout=5, source_address=(source, 0))
         self.sock.settimeout(5)
         self.local_port = self.sock.getsockname()[1]
         self.call_id = _rand(16) + "@test"
@@ -69,14 +71,14 @@ class SipClient:
         self.sock.close()
 
     def contact(self, tag=""):
-        return f"sip:{self.user}{tag}@127.0.0.1:{self.local_port}"
+        return f"sip:{self.user}{tag}@{self.source}:{self.local_port}"
 
     def request(self, method, headers, uri=None, body=""):
         self.cseq += 1
         uri = uri or f"sip:{self.domain}"
         lines = [
             f"{method} {uri} SIP/2.0",
-            f"Via: SIP/2.0/{self.transport.upper()} 127.0.0.1:{self.local_port};branch=z9hG4bK{_rand()};rport",
+            f"Via: SIP/2.0/{self.transport.upper()} {self.source}:{self.local_port};branch=z9hG4bK{_rand()};rport",
             "Max-Forwards: 70",
             f"From: <sip:{self.user}@{self.domain}>;tag={_rand(8)}",
             f"To: <sip:{self.user}@{self.domain}>",

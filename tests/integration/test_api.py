@@ -1,7 +1,7 @@
 """REST admin API and tandemctl against a real tandemd, PostgreSQL and Redis.
 
 Covers CRUD, validation (400/409/413/422), tenant isolation, registrations read from Redis in
-the layout of schema/redis.md, PostgreSQL going away and coming back, and that every route in
+the layout of schema/redis.md, Redis and PostgreSQL going away and coming back, and that every route in
 docs/api/openapi.yaml exists on the server. The PostgreSQL outage test runs last."""
 import hashlib
 import json
@@ -312,6 +312,25 @@ def test_every_documented_route_exists(node, stack):
         status, reply = api(node, method.upper(), url, stack.key, body)
         assert status not in (404, 405), (method, path, status, reply)
         assert status < 500, (method, path, status, reply)
+
+
+def test_redis_outage(node, stack):
+    t = new_tenant(node, stack.key, "redisdown")
+    path = f"/v1/tenants/{t['id']}/registrations"
+    stack.redis.stop()
+    try:
+        status, reply = api(node, "GET", path, stack.key)
+        assert status == 503 and "error" in reply, reply
+        status, health = api(node, "GET", "/v1/health")
+        assert status == 503 and health["redis"] == "down"
+        assert api(node, "GET", "/v1/tenants", stack.key)[0] == 200
+        assert node.alive()
+    finally:
+        stack.redis.start()
+    wait_for(lambda: api(node, "GET", path, stack.key) == (200, []), timeout=20,
+             what="registrations to recover after Redis restart")
+    wait_for(lambda: api(node, "GET", "/v1/health")[0] == 200, timeout=30,
+             what="health to recover after Redis restart")
 
 
 def test_postgres_outage(node, stack):

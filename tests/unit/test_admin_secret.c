@@ -36,8 +36,8 @@ static void test_new_key(void **state)
     assert_int_equal(admin_secret_new_key(k2, h2), 0);
     assert_int_equal(strncmp(k1, "tdm_", 4), 0);
     assert_int_equal(strlen(k1), 47);
-    assert_int_equal(strspn(k1 + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-                     43);
+    assert_int_equal(
+        strspn(k1 + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), 43);
     assert_string_not_equal(k1, k2);
     assert_int_equal(admin_secret_key_hash(k1, check), 0);
     assert_string_equal(check, h1);

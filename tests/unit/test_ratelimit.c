@@ -16,8 +16,8 @@ static void bucket_allows_burst_then_refills(void **state)
         assert_int_equal(ratelimit_check(rl, "10.0.0.1", 100.0), RATELIMIT_PASS);
     assert_int_equal(ratelimit_check(rl, "10.0.0.1", 100.0), RATELIMIT_LIMITED);
     assert_int_equal(ratelimit_check(rl, "10.0.0.2", 100.0), RATELIMIT_PASS); /* per source */
-    assert_int_equal(ratelimit_check(rl, "10.0.0.1", 100.1), RATELIMIT_PASS); /* one token */
-    assert_int_equal(ratelimit_check(rl, "10.0.0.1", 100.1), RATELIMIT_LIMITED);
+    assert_int_equal(ratelimit_check(rl, "10.0.0.1", 100.15), RATELIMIT_PASS); /* 1.5 tokens */
+    assert_int_equal(ratelimit_check(rl, "10.0.0.1", 100.15), RATELIMIT_LIMITED);
     ratelimit_destroy(rl);
 }
 

@@ -11,9 +11,9 @@
 #define CTL_USAGE 2
 
 struct ctl_opts {
-    char api[512];      /* base URL of the REST API */
-    char key[256];      /* API key, "" when none was given */
-    char conninfo[1024];/* PostgreSQL, for db commands */
+    char api[512];       /* base URL of the REST API */
+    char key[256];       /* API key, "" when none was given */
+    char conninfo[1024]; /* PostgreSQL, for db commands */
     const char *schema;
     int json, quiet, superadmin;
     const char *name, *domain, *tenant, *extension, *password, *display_name, *description;

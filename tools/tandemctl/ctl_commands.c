@@ -12,12 +12,14 @@ static const struct ctl_column user_cols[] = {{"ID", "id"},
                                               {"EXTENSION", "extension"},
                                               {"DISPLAY NAME", "display_name"},
                                               {"ENABLED", "enabled"}};
-static const struct ctl_column reg_cols[] = {
-    {"AOR", "aor"},         {"CONTACT", "contact"},   {"EXPIRES", "expires"},
-    {"TRANSPORT", "transport"}, {"RECEIVED", "received"}, {"NODE", "node"},
-    {"USER AGENT", "user_agent"}};
-static const struct ctl_column key_cols[] = {
-    {"ID", "id"}, {"TENANT", "tenant_id"}, {"KEY", "key"}};
+static const struct ctl_column reg_cols[] = {{"AOR", "aor"},
+                                             {"CONTACT", "contact"},
+                                             {"EXPIRES", "expires"},
+                                             {"TRANSPORT", "transport"},
+                                             {"RECEIVED", "received"},
+                                             {"NODE", "node"},
+                                             {"USER AGENT", "user_agent"}};
+static const struct ctl_column key_cols[] = {{"ID", "id"}, {"TENANT", "tenant_id"}, {"KEY", "key"}};
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

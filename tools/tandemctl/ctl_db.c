@@ -52,8 +52,8 @@ static int db_apikey(struct ctl_opts *o)
     }
     json_t *out = NULL;
     struct admin_db_err err = {0};
-    enum admin_db_rc rc = admin_db_apikey_create(db, o->superadmin ? NULL : o->tenant,
-                                                 o->description, &out, &err);
+    enum admin_db_rc rc =
+        admin_db_apikey_create(db, o->superadmin ? NULL : o->tenant, o->description, &out, &err);
     admin_db_close(db);
     if (rc != ADMIN_DB_OK) {
         const char *msg = err.message ? err.message : "failed";

@@ -89,8 +89,7 @@ static int read_config(const char *path, struct tandem_config *cfg)
             v[vl - 1] = '\0';
             v++;
         }
-        if (!strcmp(s, "postgres.conninfo") || !strcmp(s, "api.address") ||
-            !strcmp(s, "api.port"))
+        if (!strcmp(s, "postgres.conninfo") || !strcmp(s, "api.address") || !strcmp(s, "api.port"))
             if (config_set(cfg, s, v, err, sizeof err) != 0)
                 fprintf(stderr, "tandemctl: %s: %s: %s\n", path, s, err);
     }
@@ -167,9 +166,9 @@ static int resolve(struct ctl_opts *o, const struct raw_opts *raw)
     if (raw->api)
         snprintf(o->api, sizeof o->api, "%s", raw->api);
     else if (raw->config)
-        snprintf(o->api, sizeof o->api, strchr(cfg.api_address, ':') ? "http://[%s]:%d"
-                                                                       : "http://%s:%d",
-                 cfg.api_address, cfg.api_port);
+        snprintf(o->api, sizeof o->api,
+                 strchr(cfg.api_address, ':') ? "http://[%s]:%d" : "http://%s:%d", cfg.api_address,
+                 cfg.api_port);
     else
         snprintf(o->api, sizeof o->api, "http://127.0.0.1:8080");
     size_t l = strlen(o->api);
