@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "common/node_status.h"
 #include "sip/sip_server.h"
+#include "store/ka_store.h"
 #include "store/pg_conn.h"
 #include "store/redis_conn.h"
 #include "store/reg_store.h"
@@ -86,6 +87,7 @@ int main(int argc, char **argv)
     struct pg_conn *pg = NULL;
     struct redis_conn *redis = NULL;
     struct reg_store *regs = NULL;
+    struct ka_store *kas = NULL;
     struct sip_server *sip = NULL;
     struct api_server *api = NULL;
 
@@ -117,13 +119,14 @@ int main(int argc, char **argv)
     };
     redis = redis_conn_create(root, &ro);
     regs = redis ? reg_store_create(redis) : NULL;
-    if (!users || !pg || !redis || !regs) {
+    kas = redis ? ka_store_create(redis, cfg.node_id) : NULL;
+    if (!users || !pg || !redis || !regs || !kas) {
         log_error(NULL, "out of memory while starting the stores");
         goto out;
     }
     user_store_attach(users, pg);
 
-    sip = sip_server_create(root, &cfg, &status, users, regs, err, sizeof err);
+    sip = sip_server_create(root, &cfg, &status, users, regs, kas, err, sizeof err);
     if (!sip) {
         log_error(NULL, "SIP: %s", err);
         goto out;
@@ -154,6 +157,7 @@ out:
     pg_conn_destroy(pg);
     sip_server_destroy(sip);
     reg_store_destroy(regs);
+    ka_store_destroy(kas);
     user_store_destroy(users);
     if (root)
         su_root_destroy(root);

@@ -4,6 +4,7 @@
 #include "sip/sip_server.h"
 
 #include "common/log.h"
+#include "sip/keepalive.h"
 #include "sip/ratelimit.h"
 #include "sip/registrar.h"
 
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <sofia-sip/msg_addr.h>
@@ -24,6 +26,7 @@
 #include <sofia-sip/tport.h>
 
 #define ALLOWED_METHODS "REGISTER, OPTIONS"
+#define SUPPORTED_OPTIONS "path"
 
 struct sip_server {
     su_root_t *root;
@@ -33,6 +36,7 @@ struct sip_server {
     nta_leg_t *leg;
     struct ratelimit *rl;
     struct registrar *registrar;
+    struct keepalive *keepalive;
     su_timer_t *sweep;
     double last_limit_log;
     unsigned long dropped_since_log;
@@ -106,6 +110,35 @@ static void note_dropped(struct sip_server *s, const struct sip_source *src, con
     }
 }
 
+/* RFC 3261 8.2.2.1 and 8.2.2.3 (10.3 steps 1-2 for REGISTER), for the methods we serve: a
+ * Request-URI scheme other than sip/sips gets 416, an option tag in Require other than ours gets
+ * 420 listing it. Returns 1 when it answered. Methods we do not serve get 405/501 first (8.2.1). */
+static int reject_unserved(nta_incoming_t *irq, sip_t const *sip)
+{
+    enum url_type_e type = sip->sip_request->rq_url->url_type;
+    if (type != url_sip && type != url_sips) {
+        reply_and_destroy(irq, SIP_416_UNSUPPORTED_URI, TAG_END());
+        return 1;
+    }
+    char unsupported[256] = "";
+    size_t used = 0;
+    for (sip_require_t const *rq = sip->sip_require; rq; rq = rq->k_next) {
+        for (msg_param_t const *tag = rq->k_items; tag && *tag; tag++) {
+            if (strcasecmp(*tag, SUPPORTED_OPTIONS) == 0)
+                continue;
+            int n = snprintf(unsupported + used, sizeof unsupported - used, "%s%s",
+                             used ? ", " : "", *tag);
+            if (n < 0 || (size_t)n >= sizeof unsupported - used)
+                break; /* the first few are enough for the client to see what failed */
+            used += (size_t)n;
+        }
+    }
+    if (!used)
+        return 0;
+    reply_and_destroy(irq, SIP_420_BAD_EXTENSION, SIPTAG_UNSUPPORTED_STR(unsupported), TAG_END());
+    return 1;
+}
+
 static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq,
                       sip_t const *sip)
 {
@@ -131,14 +164,19 @@ static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *ir
     log_debug(cid, "%s from %s over %s", sip->sip_request->rq_method_name, src.received,
               src.transport);
 
-    switch (sip->sip_request->rq_method) {
+    sip_method_t method = sip->sip_request->rq_method;
+    if ((method == sip_method_register || method == sip_method_options) &&
+        reject_unserved(irq, sip))
+        return 0;
+
+    switch (method) {
     case sip_method_register:
         registrar_handle(s->registrar, irq, sip, &src);
         return 0;
     case sip_method_options:
         reply_and_destroy(irq, SIP_200_OK, SIPTAG_ALLOW_STR(ALLOWED_METHODS),
-                          SIPTAG_SUPPORTED_STR("path"), SIPTAG_ACCEPT_STR("application/sdp"),
-                          TAG_END());
+                          SIPTAG_SUPPORTED_STR(SUPPORTED_OPTIONS),
+                          SIPTAG_ACCEPT_STR("application/sdp"), TAG_END());
         return 0;
     case sip_method_ack:
         nta_incoming_destroy(irq); /* a stray ACK: nothing to acknowledge */
@@ -167,7 +205,8 @@ static void sweep_fire(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
 
 struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config *cfg,
                                      struct node_status *status, struct user_store *users,
-                                     struct reg_store *regs, char *err, size_t errlen)
+                                     struct reg_store *regs, struct ka_store *kas, char *err,
+                                     size_t errlen)
 {
     struct sip_server *s = calloc(1, sizeof *s);
     if (!s) {
@@ -222,6 +261,12 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
         return NULL;
     }
     su_timer_set_for_ever(s->sweep, sweep_fire, (su_timer_arg_t *)s);
+    s->keepalive = keepalive_create(root, s->agent, cfg, kas);
+    if (!s->keepalive && cfg->nat_keepalive_interval > 0) {
+        snprintf(err, errlen, "out of memory");
+        sip_server_destroy(s);
+        return NULL;
+    }
     log_info(NULL, "SIP listening on %s:%d (%s%s%s)", cfg->sip_address, cfg->sip_port,
              cfg->sip_udp ? "udp" : "", cfg->sip_udp && cfg->sip_tcp ? ", " : "",
              cfg->sip_tcp ? "tcp" : "");
@@ -234,6 +279,7 @@ void sip_server_destroy(struct sip_server *s)
         return;
     if (s->sweep)
         su_timer_destroy(s->sweep);
+    keepalive_destroy(s->keepalive);
     if (s->leg)
         nta_leg_destroy(s->leg);
     if (s->agent)

@@ -115,9 +115,10 @@ int reg_store_update(struct reg_store *rs, const struct reg_update *u, reg_updat
     if (u->ncontacts > MAX_CONTACTS_PER_REQUEST || !redis_conn_connected(rs->redis))
         return -1;
     long now = (long)time(NULL);
-    char aor_key[600], idx_key[300], nonce_key[128] = "";
+    char aor_key[600], idx_key[300], nonce_key[128] = "", ka_key[128];
     snprintf(aor_key, sizeof aor_key, "tandem:reg:%s:%s", u->domain, u->user);
     snprintf(idx_key, sizeof idx_key, "tandem:regidx:%s", u->domain);
+    snprintf(ka_key, sizeof ka_key, "tandem:ka:%s", u->node);
     if (u->nonce)
         snprintf(nonce_key, sizeof nonce_key, "tandem:nonce:%s", u->nonce);
 
@@ -128,13 +129,14 @@ int reg_store_update(struct reg_store *rs, const struct reg_update *u, reg_updat
     snprintf(cseq_s, sizeof cseq_s, "%lu", u->cseq);
     snprintf(max_s, sizeof max_s, "%d", u->max_contacts);
 
-    const char *argv[11 + 3 * MAX_CONTACTS_PER_REQUEST];
+    const char *argv[13 + 3 * MAX_CONTACTS_PER_REQUEST];
     char exp_s[MAX_CONTACTS_PER_REQUEST][24];
     char *json[MAX_CONTACTS_PER_REQUEST] = {0};
     int n = 0, rc = -1;
     argv[n++] = aor_key;
     argv[n++] = idx_key;
     argv[n++] = nonce_key;
+    argv[n++] = ka_key;
     argv[n++] = now_s;
     argv[n++] = u->user;
     argv[n++] = nc_s;
@@ -143,6 +145,7 @@ int reg_store_update(struct reg_store *rs, const struct reg_update *u, reg_updat
     argv[n++] = cseq_s;
     argv[n++] = u->wildcard ? "1" : "0";
     argv[n++] = max_s;
+    argv[n++] = u->domain;
     for (int i = 0; i < u->ncontacts; i++) {
         const struct reg_binding *b = &u->contacts[i];
         snprintf(exp_s[i], sizeof exp_s[i], "%ld", b->expires ? now + b->expires : 0);
@@ -158,7 +161,7 @@ int reg_store_update(struct reg_store *rs, const struct reg_update *u, reg_updat
         goto out;
     c->cb = cb;
     c->arg = arg;
-    rc = redis_conn_eval(rs->redis, rs->script, on_reply, c, 3, n, argv, NULL);
+    rc = redis_conn_eval(rs->redis, rs->script, on_reply, c, 4, n, argv, NULL);
     if (rc != 0)
         free(c);
 out:

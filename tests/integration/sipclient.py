@@ -96,14 +96,30 @@ class SipClient:
         return self.read_response() if expect_reply else None
 
     def read_response(self):
+        """The next final response; requests from the server (keepalive OPTIONS) are answered."""
         while True:
             if self.transport == "udp":
-                data, _ = self.sock.recvfrom(65535)
-                resp = Response(data.decode(errors="replace"))
+                data, peer = self.sock.recvfrom(65535)
+                text = data.decode(errors="replace")
             else:
-                resp = self._read_tcp()
+                text, peer = self._read_tcp(), None
+            if not text.startswith("SIP/2.0 "):
+                self._answer_request(text, peer)
+                continue
+            resp = Response(text)
             if resp.status >= 200:
                 return resp
+
+    def _answer_request(self, text, peer):
+        lines = text.split("\r\n\r\n", 1)[0].split("\r\n")
+        keep = [l for l in lines[1:]
+                if l.split(":", 1)[0].strip().lower() in ("via", "v", "from", "f", "to", "t",
+                                                          "call-id", "i", "cseq")]
+        reply = "\r\n".join(["SIP/2.0 200 OK"] + keep + ["Content-Length: 0", "", ""]).encode()
+        if self.transport == "udp":
+            self.sock.sendto(reply, peer)
+        else:
+            self.sock.sendall(reply)
 
     def _read_tcp(self):
         while b"\r\n\r\n" not in self.buffer:
@@ -117,7 +133,7 @@ class SipClient:
         while len(rest) < length:
             rest += self.sock.recv(65535)
         self.buffer = rest[length:]
-        return Response((head + b"\r\n\r\n" + rest[:length]).decode(errors="replace"))
+        return (head + b"\r\n\r\n" + rest[:length]).decode(errors="replace")
 
     @staticmethod
     def challenge_params(resp):

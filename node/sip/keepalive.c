@@ -1,0 +1,220 @@
+/* Once a second this asks Redis for the bindings due a ping (ka_store), and sends each an OPTIONS
+ * to its received address (never to the Contact's own, possibly private, address). Any final
+ * answer proves the NAT pinhole open; only a timeout or transport error counts as a failure. */
+#include "sip/keepalive.h"
+
+#include "common/log.h"
+#include "common/strmap.h"
+#include "store/ka_store.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_alloc.h>
+#include <sofia-sip/su_tagarg.h>
+
+#define BATCH_LIMIT 1000
+#define MAX_IN_FLIGHT 5000
+
+struct keepalive {
+    nta_agent_t *agent;
+    const struct tandem_config *cfg;
+    struct ka_store *store;
+    su_timer_t *tick;
+    struct strmap *failures; /* member -> consecutive failures (as a pointer-sized count) */
+    struct ping *pings;      /* in flight, so shutdown can cancel them */
+    int in_flight;
+    int asking; /* a due query is outstanding */
+};
+
+struct ping {
+    struct ping *prev, *next;
+    struct keepalive *ka;
+    nta_outgoing_t *orq;
+    char *member, *domain, *user, *field;
+    long long registered_at;
+    double sent_at;
+};
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void free_ping(struct ping *p)
+{
+    struct keepalive *ka = p->ka;
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        ka->pings = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    ka->in_flight--;
+    if (p->orq)
+        nta_outgoing_destroy(p->orq);
+    free(p->member);
+    free(p->domain);
+    free(p->user);
+    free(p->field);
+    free(p);
+}
+
+static void record(struct keepalive *ka, struct ping *p, int answered)
+{
+    if (answered) {
+        strmap_remove(ka->failures, p->member);
+        return;
+    }
+    uintptr_t n = (uintptr_t)strmap_get(ka->failures, p->member) + 1;
+    if ((int)n < ka->cfg->nat_keepalive_failures) {
+        strmap_put(ka->failures, p->member, (void *)n, NULL);
+        return;
+    }
+    strmap_remove(ka->failures, p->member);
+    struct ka_target t = {.member = p->member, .domain = p->domain, .user = p->user,
+                          .field = p->field, .registered_at = p->registered_at};
+    log_info(NULL, "keepalive: removing %s@%s binding %s after %d unanswered pings", p->user,
+             p->domain, p->field, (int)n);
+    if (ka_store_remove(ka->store, &t) != 0)
+        log_warn(NULL, "keepalive: cannot remove %s@%s now: Redis unavailable", p->user,
+                 p->domain);
+}
+
+static int on_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t const *sip)
+{
+    (void)orq;
+    struct ping *p = (struct ping *)magic;
+    int status = sip && sip->sip_status ? sip->sip_status->st_status : 408;
+    if (status < 200)
+        return 0;
+    /* 408 and 503 are what nta reports for a timeout or a transport error (no answer). */
+    record(p->ka, p, status != 408 && status != 503);
+    free_ping(p);
+    return 0;
+}
+
+static void send_ping(struct keepalive *ka, const struct ka_target *t)
+{
+    struct ping *p = calloc(1, sizeof *p);
+    if (!p)
+        return;
+    p->ka = ka;
+    p->member = strdup(t->member);
+    p->domain = strdup(t->domain);
+    p->user = strdup(t->user);
+    p->field = strdup(t->field);
+    p->registered_at = t->registered_at;
+    p->sent_at = mono_now();
+    p->next = ka->pings;
+    if (ka->pings)
+        ka->pings->prev = p;
+    ka->pings = p;
+    ka->in_flight++;
+    if (!p->member || !p->domain || !p->user || !p->field) {
+        free_ping(p);
+        return;
+    }
+
+    char route[160], from[300];
+    snprintf(route, sizeof route, "sip:%s;transport=%s", t->received, t->transport);
+    snprintf(from, sizeof from, "<sip:keepalive@%s>", t->domain);
+    msg_t *msg = nta_msg_create(ka->agent, 0);
+    sip_t *sip = msg ? sip_object(msg) : NULL;
+    su_home_t *home = msg ? msg_home(msg) : NULL;
+    if (!sip || sip_add_tl(msg, sip,
+                           SIPTAG_REQUEST(sip_request_create(home, SIP_METHOD_OPTIONS,
+                                                             (url_string_t *)t->contact, NULL)),
+                           SIPTAG_FROM_STR(from), SIPTAG_TO_STR(t->aor),
+                           SIPTAG_CALL_ID(sip_call_id_create(home, NULL)),
+                           SIPTAG_CSEQ(sip_cseq_create(home, 1, SIP_METHOD_OPTIONS)),
+                           SIPTAG_MAX_FORWARDS_STR("70"), TAG_END()) < 0 ||
+        !sip->sip_request) {
+        if (msg)
+            msg_destroy(msg);
+        free_ping(p);
+        return;
+    }
+    if (sip->sip_from)
+        sip_from_tag(home, sip->sip_from, NULL);
+    p->orq = nta_outgoing_mcreate(ka->agent, on_response, (nta_outgoing_magic_t *)p,
+                                  URL_STRING_MAKE(route), msg, TAG_END());
+    if (!p->orq) {
+        /* nta releases the message when it cannot create the transaction */
+        log_debug(NULL, "keepalive: cannot send OPTIONS to %s via %s", t->contact, route);
+        record(ka, p, 0);
+        free_ping(p);
+    }
+}
+
+static void on_due(void *arg, const struct ka_target *targets, size_t n)
+{
+    struct keepalive *ka = arg;
+    ka->asking = 0;
+    for (size_t i = 0; i < n && ka->in_flight < MAX_IN_FLIGHT; i++)
+        send_ping(ka, &targets[i]);
+}
+
+static void tick(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)m;
+    (void)t;
+    struct keepalive *ka = (struct keepalive *)arg;
+    /* nta would wait 64*T1 (32 s) for a lost OPTIONS; a ping not answered within one interval
+     * (2 to 32 s) is already a failure, and waiting longer would only pile pings up. */
+    double limit = ka->cfg->nat_keepalive_interval < 2    ? 2
+                   : ka->cfg->nat_keepalive_interval > 32 ? 32
+                                                          : ka->cfg->nat_keepalive_interval;
+    double now = mono_now();
+    for (struct ping *p = ka->pings, *next; p; p = next) {
+        next = p->next;
+        if (now - p->sent_at > limit) {
+            record(ka, p, 0);
+            free_ping(p);
+        }
+    }
+    if (ka->asking || ka->in_flight >= MAX_IN_FLIGHT)
+        return;
+    if (ka_store_due(ka->store, ka->cfg->nat_keepalive_interval, BATCH_LIMIT, on_due, ka) == 0)
+        ka->asking = 1;
+}
+
+struct keepalive *keepalive_create(su_root_t *root, nta_agent_t *agent,
+                                   const struct tandem_config *cfg, struct ka_store *store)
+{
+    if (cfg->nat_keepalive_interval <= 0)
+        return NULL;
+    struct keepalive *ka = calloc(1, sizeof *ka);
+    if (!ka)
+        return NULL;
+    ka->agent = agent;
+    ka->cfg = cfg;
+    ka->store = store;
+    ka->failures = strmap_create();
+    ka->tick = su_timer_create(su_root_task(root), 1000);
+    if (!ka->failures || !ka->tick) {
+        keepalive_destroy(ka);
+        return NULL;
+    }
+    su_timer_set_for_ever(ka->tick, tick, (su_timer_arg_t *)ka);
+    return ka;
+}
+
+void keepalive_destroy(struct keepalive *ka)
+{
+    if (!ka)
+        return;
+    if (ka->tick)
+        su_timer_destroy(ka->tick);
+    while (ka->pings)
+        free_ping(ka->pings);
+    strmap_destroy(ka->failures, NULL);
+    free(ka);
+}
