@@ -21,11 +21,18 @@ struct config_key {
 };
 
 #define STR(name, field)                                                                           \
-    {name, KEY_STRING, offsetof(struct tandem_config, field),                                      \
-     sizeof(((struct tandem_config *)0)->field), 0, 0}
+    {                                                                                              \
+        name, KEY_STRING, offsetof(struct tandem_config, field),                                   \
+            sizeof(((struct tandem_config *)0)->field), 0, 0                                       \
+    }
 #define INT(name, field, lo, hi)                                                                   \
-    {name, KEY_INT, offsetof(struct tandem_config, field), sizeof(int), lo, hi}
-#define BOOL(name, field) {name, KEY_BOOL, offsetof(struct tandem_config, field), sizeof(int), 0, 1}
+    {                                                                                              \
+        name, KEY_INT, offsetof(struct tandem_config, field), sizeof(int), lo, hi                  \
+    }
+#define BOOL(name, field)                                                                          \
+    {                                                                                              \
+        name, KEY_BOOL, offsetof(struct tandem_config, field), sizeof(int), 0, 1                   \
+    }
 
 static const struct config_key keys[] = {
     STR("node.id", node_id),

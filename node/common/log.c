@@ -1,5 +1,6 @@
 /* Levelled logging: "2026-11-23T10:00:00.123Z tandemd[pid] LEVEL [cid] message".
- * Writes are single fprintf calls on an unbuffered stream, so lines from threads do not interleave. */
+ * Writes are single fprintf calls on an unbuffered stream, so lines from threads do not interleave.
+ */
 #include "common/log.h"
 
 #include <stdarg.h>

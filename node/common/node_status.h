@@ -8,9 +8,9 @@
 struct node_status {
     atomic_int redis_up;
     atomic_int postgres_up;
-    atomic_long registers_ok;      /* REGISTERs answered 200 since start */
-    atomic_long auth_failures;     /* digest checks that failed since start */
-    long started_at;               /* unix seconds, written once before threads start */
+    atomic_long registers_ok;  /* REGISTERs answered 200 since start */
+    atomic_long auth_failures; /* digest checks that failed since start */
+    long started_at;           /* unix seconds, written once before threads start */
 };
 
 #endif

@@ -44,16 +44,14 @@ static void md5_join(char out[DIGEST_HEX_LEN], const char *const *parts, int n)
     digest_md5_hex(buf, used, out);
 }
 
-void digest_ha1(const char *user, const char *realm, const char *password,
-                char out[DIGEST_HEX_LEN])
+void digest_ha1(const char *user, const char *realm, const char *password, char out[DIGEST_HEX_LEN])
 {
     const char *parts[] = {user, realm, password};
     md5_join(out, parts, 3);
 }
 
 void digest_response(const char *ha1, const char *nonce, const char *nc, const char *cnonce,
-                     const char *qop, const char *method, const char *uri,
-                     char out[DIGEST_HEX_LEN])
+                     const char *qop, const char *method, const char *uri, char out[DIGEST_HEX_LEN])
 {
     char ha2[DIGEST_HEX_LEN];
     const char *a2[] = {method, uri};
@@ -81,7 +79,7 @@ long digest_parse_nc(const char *nc)
         if (!isxdigit((unsigned char)nc[i]))
             return -1;
         v = v * 16 + (isdigit((unsigned char)nc[i]) ? nc[i] - '0'
-                                                     : tolower((unsigned char)nc[i]) - 'a' + 10);
+                                                    : tolower((unsigned char)nc[i]) - 'a' + 10);
     }
     return v;
 }

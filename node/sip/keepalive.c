@@ -3,6 +3,7 @@
  * answer proves the NAT pinhole open; only a timeout or transport error counts as a failure. */
 #include "sip/keepalive.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/strmap.h"
 #include "store/ka_store.h"
@@ -41,13 +42,6 @@ struct ping {
     double sent_at;
 };
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void free_ping(struct ping *p)
 {
     struct keepalive *ka = p->ka;
@@ -79,13 +73,15 @@ static void record(struct keepalive *ka, struct ping *p, int answered)
         return;
     }
     strmap_remove(ka->failures, p->member);
-    struct ka_target t = {.member = p->member, .domain = p->domain, .user = p->user,
-                          .field = p->field, .registered_at = p->registered_at};
+    struct ka_target t = {.member = p->member,
+                          .domain = p->domain,
+                          .user = p->user,
+                          .field = p->field,
+                          .registered_at = p->registered_at};
     log_info(NULL, "keepalive: removing %s@%s binding %s after %d unanswered pings", p->user,
              p->domain, p->field, (int)n);
     if (ka_store_remove(ka->store, &t) != 0)
-        log_warn(NULL, "keepalive: cannot remove %s@%s now: Redis unavailable", p->user,
-                 p->domain);
+        log_warn(NULL, "keepalive: cannot remove %s@%s now: Redis unavailable", p->user, p->domain);
 }
 
 static int on_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t const *sip)
@@ -112,7 +108,7 @@ static void send_ping(struct keepalive *ka, const struct ka_target *t)
     p->user = strdup(t->user);
     p->field = strdup(t->field);
     p->registered_at = t->registered_at;
-    p->sent_at = mono_now();
+    p->sent_at = clock_mono();
     p->next = ka->pings;
     if (ka->pings)
         ka->pings->prev = p;
@@ -129,13 +125,14 @@ static void send_ping(struct keepalive *ka, const struct ka_target *t)
     msg_t *msg = nta_msg_create(ka->agent, 0);
     sip_t *sip = msg ? sip_object(msg) : NULL;
     su_home_t *home = msg ? msg_home(msg) : NULL;
-    if (!sip || sip_add_tl(msg, sip,
-                           SIPTAG_REQUEST(sip_request_create(home, SIP_METHOD_OPTIONS,
-                                                             (url_string_t *)t->contact, NULL)),
-                           SIPTAG_FROM_STR(from), SIPTAG_TO_STR(t->aor),
-                           SIPTAG_CALL_ID(sip_call_id_create(home, NULL)),
-                           SIPTAG_CSEQ(sip_cseq_create(home, 1, SIP_METHOD_OPTIONS)),
-                           SIPTAG_MAX_FORWARDS_STR("70"), TAG_END()) < 0 ||
+    if (!sip ||
+        sip_add_tl(msg, sip,
+                   SIPTAG_REQUEST(sip_request_create(home, SIP_METHOD_OPTIONS,
+                                                     (url_string_t *)t->contact, NULL)),
+                   SIPTAG_FROM_STR(from), SIPTAG_TO_STR(t->aor),
+                   SIPTAG_CALL_ID(sip_call_id_create(home, NULL)),
+                   SIPTAG_CSEQ(sip_cseq_create(home, 1, SIP_METHOD_OPTIONS)),
+                   SIPTAG_MAX_FORWARDS_STR("70"), TAG_END()) < 0 ||
         !sip->sip_request) {
         if (msg)
             msg_destroy(msg);
@@ -172,7 +169,7 @@ static void tick(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
     double limit = ka->cfg->nat_keepalive_interval < 2    ? 2
                    : ka->cfg->nat_keepalive_interval > 32 ? 32
                                                           : ka->cfg->nat_keepalive_interval;
-    double now = mono_now();
+    double now = clock_mono();
     for (struct ping *p = ka->pings, *next; p; p = next) {
         next = p->next;
         if (now - p->sent_at > limit) {

@@ -4,8 +4,8 @@
 #define TANDEM_RATELIMIT_H
 
 struct ratelimit_config {
-    double rate;     /* requests per second; 0 disables the bucket */
-    double burst;    /* bucket depth */
+    double rate;      /* requests per second; 0 disables the bucket */
+    double burst;     /* bucket depth */
     int ban_failures; /* failures within ban_window that start a ban; 0 disables bans */
     double ban_window;
     double ban_seconds;

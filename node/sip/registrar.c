@@ -3,6 +3,7 @@
  * Redis update that also refuses replayed nonces and out-of-order CSeqs, and the 200. */
 #include "sip/registrar.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "sip/digest.h"
 #include "sip/nonce.h"
@@ -65,13 +66,6 @@ void registrar_destroy(struct registrar *r)
     free(r);
 }
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void finish(struct reg_ctx *c, int status, const char *phrase, tag_type_t tag,
                    tag_value_t value, ...)
 {
@@ -90,8 +84,10 @@ static void challenge(struct reg_ctx *c, int stale)
         finish(c, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
         return;
     }
-    snprintf(header, sizeof header, "Digest realm=\"%s\", nonce=\"%s\", qop=\"auth\", "
-             "algorithm=MD5%s", c->domain, nonce, stale ? ", stale=TRUE" : "");
+    snprintf(header, sizeof header,
+             "Digest realm=\"%s\", nonce=\"%s\", qop=\"auth\", "
+             "algorithm=MD5%s",
+             c->domain, nonce, stale ? ", stale=TRUE" : "");
     finish(c, SIP_401_UNAUTHORIZED, SIPTAG_WWW_AUTHENTICATE_STR(header), TAG_END());
 }
 
@@ -101,7 +97,7 @@ static void auth_failed(struct reg_ctx *c, const char *user, const char *reason)
     atomic_fetch_add(&c->r->status->auth_failures, 1);
     log_warn(c->cid, "auth failure: src=%s port=%d user=%s domain=%s reason=%s", c->src.ip,
              c->src.port, user, c->domain, reason);
-    if (ratelimit_auth_failure(c->r->rl, c->src.ip, mono_now()))
+    if (ratelimit_auth_failure(c->r->rl, c->src.ip, clock_mono()))
         log_warn(c->cid, "banning src=%s for %d s after %d authentication failures", c->src.ip,
                  c->r->cfg->security_ban_seconds, c->r->cfg->security_ban_failures);
 }
@@ -312,8 +308,8 @@ static void on_user(void *arg, const struct user_info *u)
 {
     struct reg_ctx *c = arg;
     if (!u) {
-        log_warn(c->cid, "REGISTER %s@%s: cannot check credentials, database unavailable",
-                 c->user, c->domain);
+        log_warn(c->cid, "REGISTER %s@%s: cannot check credentials, database unavailable", c->user,
+                 c->domain);
         finish(c, 503, "Directory Unavailable", SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
         return;
     }
@@ -393,8 +389,8 @@ void registrar_handle(struct registrar *r, nta_incoming_t *irq, sip_t const *sip
         challenge(c, 0);
         return;
     }
-    switch (nonce_check(r->cfg->auth_nonce_secret, c->nonce, time(NULL),
-                        r->cfg->auth_nonce_lifetime)) {
+    switch (
+        nonce_check(r->cfg->auth_nonce_secret, c->nonce, time(NULL), r->cfg->auth_nonce_lifetime)) {
     case NONCE_OK:
         break;
     case NONCE_STALE:

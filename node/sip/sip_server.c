@@ -3,6 +3,7 @@
  * source are dropped without an answer, as an answer is what a flood wants. */
 #include "sip/sip_server.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "sip/keepalive.h"
 #include "sip/ratelimit.h"
@@ -42,13 +43,6 @@ struct sip_server {
     unsigned long dropped_since_log;
 };
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void describe_source(struct sip_server *s, nta_incoming_t *irq, struct sip_source *src)
 {
     memset(src, 0, sizeof *src);
@@ -87,8 +81,8 @@ static void describe_source(struct sip_server *s, nta_incoming_t *irq, struct si
         msg_destroy(msg);
 }
 
-static void reply_and_destroy(nta_incoming_t *irq, int status, const char *phrase,
-                              tag_type_t tag, tag_value_t value, ...)
+static void reply_and_destroy(nta_incoming_t *irq, int status, const char *phrase, tag_type_t tag,
+                              tag_value_t value, ...)
 {
     ta_list ta;
     ta_start(ta, tag, value);
@@ -99,7 +93,7 @@ static void reply_and_destroy(nta_incoming_t *irq, int status, const char *phras
 
 static void note_dropped(struct sip_server *s, const struct sip_source *src, const char *why)
 {
-    double now = mono_now();
+    double now = clock_mono();
     s->dropped_since_log++;
     /* One line per second at most: a flood must not also flood the log. */
     if (now - s->last_limit_log >= 1.0) {
@@ -139,15 +133,14 @@ static int reject_unserved(nta_incoming_t *irq, sip_t const *sip)
     return 1;
 }
 
-static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq,
-                      sip_t const *sip)
+static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t const *sip)
 {
     (void)leg;
     struct sip_server *s = (struct sip_server *)magic;
     struct sip_source src;
     describe_source(s, irq, &src);
 
-    switch (ratelimit_check(s->rl, src.ip, mono_now())) {
+    switch (ratelimit_check(s->rl, src.ip, clock_mono())) {
     case RATELIMIT_BANNED:
         note_dropped(s, &src, "banned");
         nta_incoming_destroy(irq);
@@ -200,7 +193,7 @@ static void sweep_fire(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
     (void)m;
     (void)t;
     struct sip_server *s = (struct sip_server *)arg;
-    ratelimit_sweep(s->rl, mono_now());
+    ratelimit_sweep(s->rl, clock_mono());
 }
 
 struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config *cfg,
@@ -233,8 +226,8 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
 
     /* sip.address may be an IPv6 literal; the URL needs it in brackets. */
     char url[CONFIG_STR_MAX + 64];
-    const char *fmt = strchr(cfg->sip_address, ':') ? "sip:[%s]:%d;transport=%s"
-                                                    : "sip:%s:%d;transport=%s";
+    const char *fmt =
+        strchr(cfg->sip_address, ':') ? "sip:[%s]:%d;transport=%s" : "sip:%s:%d;transport=%s";
     snprintf(url, sizeof url, fmt, cfg->sip_address, cfg->sip_port, cfg->sip_udp ? "udp" : "tcp");
     s->agent = nta_agent_create(root, URL_STRING_MAKE(url), NULL, NULL, NTATAG_UA(0),
                                 NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1), TAG_END());
@@ -252,8 +245,8 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
         sip_server_destroy(s);
         return NULL;
     }
-    s->leg = nta_leg_tcreate(s->agent, on_request, (nta_leg_magic_t *)s, NTATAG_NO_DIALOG(1),
-                             TAG_END());
+    s->leg =
+        nta_leg_tcreate(s->agent, on_request, (nta_leg_magic_t *)s, NTATAG_NO_DIALOG(1), TAG_END());
     s->sweep = su_timer_create(su_root_task(root), 10000);
     if (!s->leg || !s->sweep) {
         snprintf(err, errlen, "cannot create the default SIP leg");

@@ -2,6 +2,7 @@
  * timeout closes the connection (PQcancel would block the loop), failing every queued query. */
 #include "store/pg_conn.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 
 #include <stdlib.h>
@@ -27,19 +28,12 @@ struct pg_conn {
     PGconn *pg;
     int connected; /* connection established and usable */
     int fd, wait_index, events;
-    double started; /* connect start, or when the in-flight query was sent */
+    double started;            /* connect start, or when the in-flight query was sent */
     struct query *head, *tail; /* head is in flight when inflight is set */
     int inflight, queued;
     PGresult *result; /* first result of the in-flight query */
     su_timer_t *watchdog, *reconnect;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int wakeup(su_root_magic_t *m, su_wait_t *w, su_wakeup_arg_t *arg);
 
@@ -117,7 +111,7 @@ static void start_next(struct pg_conn *c)
         return;
     }
     c->inflight = 1;
-    c->started = now_s();
+    c->started = clock_mono();
     int flush = PQflush(c->pg);
     if (flush < 0)
         drop_connection(c, PQerrorMessage(c->pg));
@@ -237,7 +231,7 @@ static void start_connect(struct pg_conn *c)
         return;
     }
     PQsetnonblocking(c->pg, 1);
-    c->started = now_s();
+    c->started = clock_mono();
     poll_connect(c);
 }
 
@@ -261,7 +255,7 @@ static void watchdog_fire(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg
         return;
     }
     double limit = c->opt.timeout_ms / 1000.0;
-    if ((!c->connected || c->inflight) && now_s() - c->started > limit)
+    if ((!c->connected || c->inflight) && clock_mono() - c->started > limit)
         drop_connection(c, c->connected ? "query timed out" : "connect timed out");
 }
 

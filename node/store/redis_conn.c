@@ -3,6 +3,7 @@
  * timer drops the connection when it is older than the timeout, failing every pending request. */
 #include "store/redis_conn.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 
 #include <hiredis/async.h>
@@ -41,13 +42,6 @@ struct redis_conn {
     struct pending *head, *tail;
     struct redis_script *scripts;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int redis_conn_wakeup(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg);
 
@@ -179,7 +173,7 @@ static int send_argv(struct redis_conn *c, redis_reply_f *cb, void *arg, int arg
     p->conn = c;
     p->cb = cb;
     p->arg = arg;
-    p->sent_at = now_s();
+    p->sent_at = clock_mono();
     if (redisAsyncCommandArgv(c->ac, pop_reply, p, argc, argv, lens) != REDIS_OK) {
         free(p);
         return -1;
@@ -211,7 +205,7 @@ static void start_connect(struct redis_conn *c)
     c->ac->ev.addWrite = ev_add_write;
     c->ac->ev.delWrite = ev_del_write;
     c->ac->ev.cleanup = ev_cleanup;
-    c->connect_started = now_s();
+    c->connect_started = clock_mono();
     redisAsyncSetConnectCallback(c->ac, on_connect);
     redisAsyncSetDisconnectCallback(c->ac, on_disconnect);
     /* Commands queued before the connection completes go out in order once it does: the
@@ -248,13 +242,12 @@ static void watchdog_fire(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg
     struct redis_conn *c = (struct redis_conn *)arg;
     if (!c->ac)
         return;
-    double now = now_s(), limit = c->opt.timeout_ms / 1000.0;
+    double now = clock_mono(), limit = c->opt.timeout_ms / 1000.0;
     int stuck_connect = !c->connected && now - c->connect_started > limit;
     int stuck_reply = c->head && now - c->head->sent_at > limit;
     if (stuck_connect || stuck_reply) {
-        log_warn(NULL, "redis %s:%d %s within %d ms; dropping the connection", c->host,
-                 c->opt.port, stuck_connect ? "did not accept" : "did not answer",
-                 c->opt.timeout_ms);
+        log_warn(NULL, "redis %s:%d %s within %d ms; dropping the connection", c->host, c->opt.port,
+                 stuck_connect ? "did not accept" : "did not answer", c->opt.timeout_ms);
         redisAsyncContext *ac = c->ac;
         c->ac = NULL;
         /* Fails every pending request (callbacks see NULL), then the disconnect callback. */

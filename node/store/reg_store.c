@@ -55,8 +55,8 @@ static void on_reply(void *arg, redisReply *reply)
             bindings = json_array();
             for (size_t i = 1; bindings && i < reply->elements; i++) {
                 redisReply *e = reply->element[i];
-                json_t *b = e->type == REDIS_REPLY_STRING ? json_loadb(e->str, e->len, 0, NULL)
-                                                          : NULL;
+                json_t *b =
+                    e->type == REDIS_REPLY_STRING ? json_loadb(e->str, e->len, 0, NULL) : NULL;
                 if (b)
                     json_array_append_new(bindings, b);
             }
@@ -109,8 +109,7 @@ static char *encode_binding(const struct reg_update *u, const struct reg_binding
     return text;
 }
 
-int reg_store_update(struct reg_store *rs, const struct reg_update *u, reg_update_f *cb,
-                     void *arg)
+int reg_store_update(struct reg_store *rs, const struct reg_update *u, reg_update_f *cb, void *arg)
 {
     if (u->ncontacts > MAX_CONTACTS_PER_REQUEST || !redis_conn_connected(rs->redis))
         return -1;

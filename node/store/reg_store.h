@@ -44,7 +44,6 @@ struct reg_store *reg_store_create(struct redis_conn *redis);
 void reg_store_destroy(struct reg_store *rs);
 
 /* Returns 0 when the update was sent (cb called once), -1 when Redis is unavailable. */
-int reg_store_update(struct reg_store *rs, const struct reg_update *u, reg_update_f *cb,
-                     void *arg);
+int reg_store_update(struct reg_store *rs, const struct reg_update *u, reg_update_f *cb, void *arg);
 
 #endif

@@ -3,6 +3,7 @@
  * Unknown users are cached briefly too, so scanners cannot turn REGISTERs into queries. */
 #include "store/user_store.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/strmap.h"
 
@@ -30,13 +31,6 @@ struct lookup {
     void *arg;
     char key[512];
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 struct user_store *user_store_create(int cache_seconds)
 {
@@ -72,7 +66,7 @@ static void on_result(void *arg, const PGresult *res)
             free(e);
             e = NULL;
         }
-        struct entry fresh = {.fetched = now_s()};
+        struct entry fresh = {.fetched = clock_mono()};
         if (PQntuples(res) == 1) {
             fresh.info.found = 1;
             snprintf(fresh.info.tenant_id, sizeof fresh.info.tenant_id, "%s",
@@ -100,7 +94,7 @@ void user_store_lookup(struct user_store *us, const char *domain, const char *us
     char key[512];
     snprintf(key, sizeof key, "%s@%s", user, domain);
     struct entry *e = strmap_get(us->cache, key);
-    double now = now_s();
+    double now = clock_mono();
     if (e && e->fetched > 0) {
         double ttl = e->info.found ? us->cache_seconds : NEGATIVE_SECONDS;
         if (now - e->fetched < ttl) {
@@ -115,11 +109,10 @@ void user_store_lookup(struct user_store *us, const char *domain, const char *us
         l->arg = arg;
         snprintf(l->key, sizeof l->key, "%s", key);
         const char *params[] = {domain, user};
-        if (us->pg &&
-            pg_conn_query(us->pg,
-                          "SELECT t.id, u.ha1, u.enabled FROM users u JOIN tenants t ON "
-                          "t.id = u.tenant_id WHERE t.domain = $1 AND u.extension = $2",
-                          2, params, on_result, l) == 0)
+        if (us->pg && pg_conn_query(us->pg,
+                                    "SELECT t.id, u.ha1, u.enabled FROM users u JOIN tenants t ON "
+                                    "t.id = u.tenant_id WHERE t.domain = $1 AND u.extension = $2",
+                                    2, params, on_result, l) == 0)
             return;
         free(l);
     }

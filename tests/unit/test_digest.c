@@ -41,8 +41,10 @@ static void response_depends_on_method_and_nc(void **state)
 static void equal_ignores_case_and_rejects_bad_lengths(void **state)
 {
     (void)state;
-    assert_true(digest_equal("939e7578ed9e3c518a452acee763bce9", "939E7578ED9E3C518A452ACEE763BCE9"));
-    assert_false(digest_equal("939e7578ed9e3c518a452acee763bce9", "939e7578ed9e3c518a452acee763bce"));
+    assert_true(
+        digest_equal("939e7578ed9e3c518a452acee763bce9", "939E7578ED9E3C518A452ACEE763BCE9"));
+    assert_false(
+        digest_equal("939e7578ed9e3c518a452acee763bce9", "939e7578ed9e3c518a452acee763bce"));
     assert_false(digest_equal("939e7578ed9e3c518a452acee763bce9", ""));
     assert_false(digest_equal(NULL, "939e7578ed9e3c518a452acee763bce9"));
 }

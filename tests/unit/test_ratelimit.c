@@ -9,13 +9,13 @@
 static void bucket_allows_burst_then_refills(void **state)
 {
     (void)state;
-    struct ratelimit_config cfg = {.rate = 10, .burst = 5, .ban_failures = 0, .ban_window = 60,
-                                   .ban_seconds = 600};
+    struct ratelimit_config cfg = {
+        .rate = 10, .burst = 5, .ban_failures = 0, .ban_window = 60, .ban_seconds = 600};
     struct ratelimit *rl = ratelimit_create(&cfg);
     for (int i = 0; i < 5; i++)
         assert_int_equal(ratelimit_check(rl, "10.0.0.1", 100.0), RATELIMIT_PASS);
     assert_int_equal(ratelimit_check(rl, "10.0.0.1", 100.0), RATELIMIT_LIMITED);
-    assert_int_equal(ratelimit_check(rl, "10.0.0.2", 100.0), RATELIMIT_PASS); /* per source */
+    assert_int_equal(ratelimit_check(rl, "10.0.0.2", 100.0), RATELIMIT_PASS);  /* per source */
     assert_int_equal(ratelimit_check(rl, "10.0.0.1", 100.15), RATELIMIT_PASS); /* 1.5 tokens */
     assert_int_equal(ratelimit_check(rl, "10.0.0.1", 100.15), RATELIMIT_LIMITED);
     ratelimit_destroy(rl);
@@ -24,8 +24,8 @@ static void bucket_allows_burst_then_refills(void **state)
 static void ban_after_n_failures_within_window(void **state)
 {
     (void)state;
-    struct ratelimit_config cfg = {.rate = 0, .burst = 1, .ban_failures = 3, .ban_window = 60,
-                                   .ban_seconds = 600};
+    struct ratelimit_config cfg = {
+        .rate = 0, .burst = 1, .ban_failures = 3, .ban_window = 60, .ban_seconds = 600};
     struct ratelimit *rl = ratelimit_create(&cfg);
     assert_int_equal(ratelimit_auth_failure(rl, "10.0.0.9", 0), 0);
     assert_int_equal(ratelimit_auth_failure(rl, "10.0.0.9", 1), 0);
@@ -40,8 +40,8 @@ static void ban_after_n_failures_within_window(void **state)
 static void failures_outside_window_do_not_add_up(void **state)
 {
     (void)state;
-    struct ratelimit_config cfg = {.rate = 0, .burst = 1, .ban_failures = 2, .ban_window = 10,
-                                   .ban_seconds = 600};
+    struct ratelimit_config cfg = {
+        .rate = 0, .burst = 1, .ban_failures = 2, .ban_window = 10, .ban_seconds = 600};
     struct ratelimit *rl = ratelimit_create(&cfg);
     assert_int_equal(ratelimit_auth_failure(rl, "10.0.0.9", 0), 0);
     assert_int_equal(ratelimit_auth_failure(rl, "10.0.0.9", 20), 0);
@@ -52,8 +52,8 @@ static void failures_outside_window_do_not_add_up(void **state)
 static void sweep_forgets_idle_sources_but_keeps_bans(void **state)
 {
     (void)state;
-    struct ratelimit_config cfg = {.rate = 10, .burst = 5, .ban_failures = 1, .ban_window = 10,
-                                   .ban_seconds = 600};
+    struct ratelimit_config cfg = {
+        .rate = 10, .burst = 5, .ban_failures = 1, .ban_window = 10, .ban_seconds = 600};
     struct ratelimit *rl = ratelimit_create(&cfg);
     ratelimit_check(rl, "10.0.0.1", 0);
     ratelimit_auth_failure(rl, "10.0.0.2", 0);
