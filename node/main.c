@@ -6,6 +6,7 @@
 #include "common/node_status.h"
 #include "sip/sip_server.h"
 #include "store/ka_store.h"
+#include "store/node_registry.h"
 #include "store/pg_conn.h"
 #include "store/redis_conn.h"
 #include "store/reg_store.h"
@@ -19,6 +20,9 @@
 
 #include <sofia-sip/su.h>
 #include <sofia-sip/su_wait.h>
+
+/* Until corosync membership (cluster/) arrives, a node is dead after 3 s without a heartbeat. */
+#define NODE_DEAD_AFTER_MS 3000
 
 static volatile sig_atomic_t stop_requested;
 
@@ -88,6 +92,7 @@ int main(int argc, char **argv)
     struct redis_conn *redis = NULL;
     struct reg_store *regs = NULL;
     struct ka_store *kas = NULL;
+    struct node_registry *nodes = NULL;
     struct sip_server *sip = NULL;
     struct api_server *api = NULL;
 
@@ -119,14 +124,15 @@ int main(int argc, char **argv)
     };
     redis = redis_conn_create(root, &ro);
     regs = redis ? reg_store_create(redis) : NULL;
-    kas = redis ? ka_store_create(redis, cfg.node_id) : NULL;
-    if (!users || !pg || !redis || !regs || !kas) {
+    kas = redis ? ka_store_create(redis) : NULL;
+    nodes = redis ? node_registry_create(root, redis, cfg.node_id, NODE_DEAD_AFTER_MS) : NULL;
+    if (!users || !pg || !redis || !regs || !kas || !nodes) {
         log_error(NULL, "out of memory while starting the stores");
         goto out;
     }
     user_store_attach(users, pg);
 
-    sip = sip_server_create(root, &cfg, &status, users, regs, kas, err, sizeof err);
+    sip = sip_server_create(root, &cfg, &status, users, regs, kas, nodes, err, sizeof err);
     if (!sip) {
         log_error(NULL, "SIP: %s", err);
         goto out;
@@ -158,6 +164,7 @@ out:
     sip_server_destroy(sip);
     reg_store_destroy(regs);
     ka_store_destroy(kas);
+    node_registry_destroy(nodes);
     user_store_destroy(users);
     if (root)
         su_root_destroy(root);

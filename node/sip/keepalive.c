@@ -6,7 +6,9 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/strmap.h"
+#include "ring.h"
 #include "store/ka_store.h"
+#include "store/node_registry.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -26,11 +28,12 @@ struct keepalive {
     nta_agent_t *agent;
     const struct tandem_config *cfg;
     struct ka_store *store;
+    struct node_registry *nodes;
     su_timer_t *tick;
     struct strmap *failures; /* member -> consecutive failures (as a pointer-sized count) */
     struct ping *pings;      /* in flight, so shutdown can cancel them */
     int in_flight;
-    int asking; /* a due query is outstanding */
+    int asking; /* due queries outstanding */
 };
 
 struct ping {
@@ -38,6 +41,7 @@ struct ping {
     struct keepalive *ka;
     nta_outgoing_t *orq;
     char *member, *domain, *user, *field;
+    char *set_node; /* whose keepalive set the binding is in */
     long long registered_at;
     double sent_at;
 };
@@ -55,6 +59,7 @@ static void free_ping(struct ping *p)
     if (p->orq)
         nta_outgoing_destroy(p->orq);
     free(p->member);
+    free(p->set_node);
     free(p->domain);
     free(p->user);
     free(p->field);
@@ -80,7 +85,7 @@ static void record(struct keepalive *ka, struct ping *p, int answered)
                           .registered_at = p->registered_at};
     log_info(NULL, "keepalive: removing %s@%s binding %s after %d unanswered pings", p->user,
              p->domain, p->field, (int)n);
-    if (ka_store_remove(ka->store, &t) != 0)
+    if (ka_store_remove(ka->store, p->set_node, &t) != 0)
         log_warn(NULL, "keepalive: cannot remove %s@%s now: Redis unavailable", p->user, p->domain);
 }
 
@@ -97,13 +102,14 @@ static int on_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t c
     return 0;
 }
 
-static void send_ping(struct keepalive *ka, const struct ka_target *t)
+static void send_ping(struct keepalive *ka, const char *set_node, const struct ka_target *t)
 {
     struct ping *p = calloc(1, sizeof *p);
     if (!p)
         return;
     p->ka = ka;
     p->member = strdup(t->member);
+    p->set_node = strdup(set_node);
     p->domain = strdup(t->domain);
     p->user = strdup(t->user);
     p->field = strdup(t->field);
@@ -114,7 +120,7 @@ static void send_ping(struct keepalive *ka, const struct ka_target *t)
         ka->pings->prev = p;
     ka->pings = p;
     ka->in_flight++;
-    if (!p->member || !p->domain || !p->user || !p->field) {
+    if (!p->member || !p->set_node || !p->domain || !p->user || !p->field) {
         free_ping(p);
         return;
     }
@@ -151,12 +157,32 @@ static void send_ping(struct keepalive *ka, const struct ka_target *t)
     }
 }
 
+struct due_query {
+    struct keepalive *ka;
+    char node[64];
+};
+
 static void on_due(void *arg, const struct ka_target *targets, size_t n)
 {
-    struct keepalive *ka = arg;
-    ka->asking = 0;
+    struct due_query *q = arg;
+    struct keepalive *ka = q->ka;
+    ka->asking--;
     for (size_t i = 0; i < n && ka->in_flight < MAX_IN_FLIGHT; i++)
-        send_ping(ka, &targets[i]);
+        send_ping(ka, q->node, &targets[i]);
+    free(q);
+}
+
+static void ask(struct keepalive *ka, const char *node)
+{
+    struct due_query *q = malloc(sizeof *q);
+    if (!q)
+        return;
+    q->ka = ka;
+    snprintf(q->node, sizeof q->node, "%s", node);
+    if (ka_store_due(ka->store, node, ka->cfg->nat_keepalive_interval, BATCH_LIMIT, on_due, q) == 0)
+        ka->asking++;
+    else
+        free(q);
 }
 
 static void tick(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
@@ -179,12 +205,21 @@ static void tick(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
     }
     if (ka->asking || ka->in_flight >= MAX_IN_FLIGHT)
         return;
-    if (ka_store_due(ka->store, ka->cfg->nat_keepalive_interval, BATCH_LIMIT, on_due, ka) == 0)
-        ka->asking = 1;
+    ask(ka, ka->cfg->node_id);
+    /* DESIGN 4: the successor of a dead node is the owner of its id over the survivors. */
+    const char *const *live, *const *dead;
+    size_t nlive = node_registry_live(ka->nodes, &live);
+    size_t ndead = node_registry_dead(ka->nodes, &dead);
+    for (size_t i = 0; i < ndead; i++) {
+        int owner = ring_owner(live, nlive, dead[i]);
+        if (owner >= 0 && strcmp(live[owner], ka->cfg->node_id) == 0)
+            ask(ka, dead[i]);
+    }
 }
 
 struct keepalive *keepalive_create(su_root_t *root, nta_agent_t *agent,
-                                   const struct tandem_config *cfg, struct ka_store *store)
+                                   const struct tandem_config *cfg, struct ka_store *store,
+                                   struct node_registry *nodes)
 {
     if (cfg->nat_keepalive_interval <= 0)
         return NULL;
@@ -194,6 +229,7 @@ struct keepalive *keepalive_create(su_root_t *root, nta_agent_t *agent,
     ka->agent = agent;
     ka->cfg = cfg;
     ka->store = store;
+    ka->nodes = nodes;
     ka->failures = strmap_create();
     ka->tick = su_timer_create(su_root_task(root), 1000);
     if (!ka->failures || !ka->tick) {

@@ -198,8 +198,8 @@ static void sweep_fire(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
 
 struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config *cfg,
                                      struct node_status *status, struct user_store *users,
-                                     struct reg_store *regs, struct ka_store *kas, char *err,
-                                     size_t errlen)
+                                     struct reg_store *regs, struct ka_store *kas,
+                                     struct node_registry *nodes, char *err, size_t errlen)
 {
     struct sip_server *s = calloc(1, sizeof *s);
     if (!s) {
@@ -254,7 +254,7 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
         return NULL;
     }
     su_timer_set_for_ever(s->sweep, sweep_fire, (su_timer_arg_t *)s);
-    s->keepalive = keepalive_create(root, s->agent, cfg, kas);
+    s->keepalive = keepalive_create(root, s->agent, cfg, kas, nodes);
     if (!s->keepalive && cfg->nat_keepalive_interval > 0) {
         snprintf(err, errlen, "out of memory");
         sip_server_destroy(s);

@@ -11,6 +11,7 @@
 struct user_store;
 struct reg_store;
 struct ka_store;
+struct node_registry;
 struct sip_server;
 
 /* Where a request came from and which of our sockets took it. */
@@ -24,8 +25,8 @@ struct sip_source {
 
 struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config *cfg,
                                      struct node_status *status, struct user_store *users,
-                                     struct reg_store *regs, struct ka_store *kas, char *err,
-                                     size_t errlen);
+                                     struct reg_store *regs, struct ka_store *kas,
+                                     struct node_registry *nodes, char *err, size_t errlen);
 void sip_server_destroy(struct sip_server *s);
 
 #endif

@@ -16,8 +16,6 @@ extern const char ka_remove_lua[];
 struct ka_store {
     struct redis_conn *redis;
     struct redis_script *due, *remove;
-    char node_id[64];
-    char set_key[96];
 };
 
 struct due_call {
@@ -25,14 +23,12 @@ struct due_call {
     void *arg;
 };
 
-struct ka_store *ka_store_create(struct redis_conn *redis, const char *node_id)
+struct ka_store *ka_store_create(struct redis_conn *redis)
 {
     struct ka_store *ks = calloc(1, sizeof *ks);
     if (!ks)
         return NULL;
     ks->redis = redis;
-    snprintf(ks->node_id, sizeof ks->node_id, "%s", node_id);
-    snprintf(ks->set_key, sizeof ks->set_key, "tandem:ka:%s", node_id);
     ks->due = redis_conn_add_script(redis, ka_due_lua);
     ks->remove = redis_conn_add_script(redis, ka_remove_lua);
     if (!ks->due || !ks->remove) {
@@ -112,18 +108,20 @@ static void on_due(void *arg, redisReply *reply)
     free(c);
 }
 
-int ka_store_due(struct ka_store *ks, int interval, int limit, ka_due_f *cb, void *arg)
+int ka_store_due(struct ka_store *ks, const char *node, int interval, int limit, ka_due_f *cb,
+                 void *arg)
 {
     struct due_call *c = malloc(sizeof *c);
     if (!c)
         return -1;
     c->cb = cb;
     c->arg = arg;
-    char now_s[24], interval_s[16], limit_s[16];
+    char now_s[24], interval_s[16], limit_s[16], set_key[160];
+    snprintf(set_key, sizeof set_key, "tandem:ka:%s", node);
     snprintf(now_s, sizeof now_s, "%ld", (long)time(NULL));
     snprintf(interval_s, sizeof interval_s, "%d", interval);
     snprintf(limit_s, sizeof limit_s, "%d", limit);
-    const char *argv[] = {ks->set_key, now_s, interval_s, limit_s, ks->node_id};
+    const char *argv[] = {set_key, now_s, interval_s, limit_s, node};
     if (redis_conn_eval(ks->redis, ks->due, on_due, c, 1, 5, argv, NULL) != 0) {
         free(c);
         return -1;
@@ -138,12 +136,13 @@ static void on_removed(void *arg, redisReply *reply)
         log_error(NULL, "keepalive removal failed: %s", reply->str);
 }
 
-int ka_store_remove(struct ka_store *ks, const struct ka_target *t)
+int ka_store_remove(struct ka_store *ks, const char *node, const struct ka_target *t)
 {
-    char aor_key[600], idx_key[300], reg_at[24];
+    char aor_key[600], idx_key[300], reg_at[24], set_key[160];
+    snprintf(set_key, sizeof set_key, "tandem:ka:%s", node);
     snprintf(aor_key, sizeof aor_key, "tandem:reg:%s:%s", t->domain, t->user);
     snprintf(idx_key, sizeof idx_key, "tandem:regidx:%s", t->domain);
     snprintf(reg_at, sizeof reg_at, "%lld", t->registered_at);
-    const char *argv[] = {aor_key, idx_key, ks->set_key, t->field, reg_at, t->user, t->member};
+    const char *argv[] = {aor_key, idx_key, set_key, t->field, reg_at, t->user, t->member};
     return redis_conn_eval(ks->redis, ks->remove, on_removed, NULL, 3, 7, argv, NULL);
 }

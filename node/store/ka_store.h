@@ -19,13 +19,15 @@ typedef void ka_due_f(void *arg, const struct ka_target *targets, size_t n);
 
 struct ka_store;
 
-struct ka_store *ka_store_create(struct redis_conn *redis, const char *node_id);
+struct ka_store *ka_store_create(struct redis_conn *redis);
 void ka_store_destroy(struct ka_store *ks);
 
-/* Up to limit bindings due now; they are rescheduled interval seconds later. -1: not sent. */
-int ka_store_due(struct ka_store *ks, int interval, int limit, ka_due_f *cb, void *arg);
+/* Up to limit bindings of node's set due now; rescheduled interval seconds later. node is this
+ * node, or a dead one whose bindings this node has taken over. -1: not sent. */
+int ka_store_due(struct ka_store *ks, const char *node, int interval, int limit, ka_due_f *cb,
+                 void *arg);
 
 /* Removes the binding unless it was refreshed since it was pinged. -1: not sent. */
-int ka_store_remove(struct ka_store *ks, const struct ka_target *t);
+int ka_store_remove(struct ka_store *ks, const char *node, const struct ka_target *t);
 
 #endif

@@ -86,3 +86,27 @@ def test_keepalives_follow_the_nat_and_dead_bindings_go(env, transport, user):
     assert f"sip:{user}@{DOMAIN}" not in {x["aor"] for x in regs}
     assert f"keepalive: removing {user}@{DOMAIN}" in node.log()
     phone.close()
+
+
+def test_a_dead_nodes_bindings_are_pinged_by_exactly_one_survivor(env):
+    stack, node1, _ = env
+    nodes = [stack.node(name, nat__keepalive_interval=1, nat__keepalive_failures=5,
+                        security__ban_failures=0) for name in ("ka-a", "ka-b", "ka-c")]
+    a, b, c = nodes
+    phone = SipClient(a.sip_port, "3001", DOMAIN, PASSWORD)
+    r, _ = phone.register(contacts=[f"<{NATTED_CONTACT.format(user='3001')}>"], expires=600)
+    assert r.status == 200
+    pings = read_requests(phone.sock, 2.5, answer=True, transport="udp")
+    assert {peer for _, peer in pings} == {("127.0.0.1", a.sip_port)}
+
+    a.proc.kill()  # kill -9: no goodbye, the heartbeat just stops
+    a.proc.wait()
+    a.proc = None
+    # Death is noticed after 3 s without a heartbeat; then one survivor takes the pings over.
+    read_requests(phone.sock, 4.5, answer=True, transport="udp")
+    pings = read_requests(phone.sock, 4, answer=True, transport="udp")
+    senders = {peer for _, peer in pings}
+    assert len(pings) >= 2, "the survivors stopped pinging the dead node's binding"
+    survivors = {("127.0.0.1", n.sip_port) for n in (node1, b, c)}
+    assert len(senders) == 1 and senders <= survivors, (senders, survivors)
+    phone.close()

@@ -1,0 +1,86 @@
+/* Media engine: the RTP/RTCP relay anchored on this node, the whole API the SIP B2BUA uses.
+ * A session is one call's media: two legs (A, B), each with its own local RTP+RTCP port pair.
+ *
+ * Threads: the engine runs media.threads epoll loops of its own; every function here is called
+ * from the signalling thread and is safe while those loops run. Each session has one mutex; a
+ * media thread holds it for one batch at most (one recvmmsg of up to 32 packets, the in-memory
+ * bookkeeping and one sendmmsg), so a signalling call waits for microseconds, never behind other
+ * sessions' traffic. A per-session lock was chosen over lock-free state swapping because every
+ * setter touches several fields that must change together (address + latch reset), and the
+ * uncontended mutex costs ~20 ns per batch, not per packet.
+ *
+ * Symmetric RTP: each leg latches on the source address of the first valid packet it receives
+ * (RTP and RTCP separately) and sends there instead of the SDP address. A new source takes over
+ * only after MEDIA_RELATCH_PACKETS valid packets in a row from it (a NAT rebinding); until then
+ * its packets are dropped, so one stray or spoofed packet cannot hijack or inject into a call.
+ * This module never parses SIP or SDP: the SIP side hands it addresses and payload types. */
+#ifndef TANDEM_MEDIA_H
+#define TANDEM_MEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { MEDIA_LEG_A = 0, MEDIA_LEG_B = 1 };
+
+/* Consecutive packets from one new source that move a latched leg to it. */
+#define MEDIA_RELATCH_PACKETS 5
+
+struct media_config {
+    char address[64]; /* local IPv4 or IPv6 address every media socket binds to */
+    int port_min, port_max; /* RTP on even ports, RTCP on RTP+1, both within the range */
+    int max_sessions;       /* create fails beyond this many live sessions (caller answers 503) */
+    int threads;            /* media threads (epoll loops); sessions are spread over them */
+};
+
+struct media_engine;
+struct media_session;
+
+struct media_leg_stats {
+    uint64_t packets_in, bytes_in;   /* every datagram received on the leg's RTP+RTCP sockets */
+    uint64_t packets_out, bytes_out; /* datagrams sent out of the leg's sockets to its remote */
+    uint64_t dropped;                /* received on this leg and not forwarded, for any reason */
+    double last_packet_mono; /* clock_mono() of the last valid packet received; 0 before any */
+    uint32_t ssrc;           /* SSRC of the last valid RTP packet received on this leg */
+};
+
+/* Binds nothing yet but checks the address is local; starts the threads. NULL with a reason in
+ * err on a bad configuration or when the system refuses threads or descriptors. */
+struct media_engine *media_engine_create(const struct media_config *cfg, char *err,
+                                         size_t errlen);
+/* Stops and joins the threads and closes every socket; sessions not yet destroyed are freed
+ * here, so their pointers must not be used afterwards. NULL is accepted. */
+void media_engine_destroy(struct media_engine *eng);
+
+/* Allocates both legs' ports and starts relaying. NULL with a reason in err when the port range
+ * or max_sessions is exhausted (answer 503) or the system refuses a socket. call_id is copied
+ * and used only in log lines. */
+struct media_session *media_session_create(struct media_engine *eng, const char *call_id,
+                                           char *err, size_t errlen);
+/* Closes the session's sockets and frees its ports at once; the memory is reclaimed by its
+ * media thread shortly after. NULL is accepted. */
+void media_session_destroy(struct media_session *s);
+
+/* Local RTP port of a leg (RTCP is this + 1); the address is media_config.address. -1 for a
+ * leg other than MEDIA_LEG_A or MEDIA_LEG_B. */
+int media_leg_local_port(const struct media_session *s, int leg);
+
+/* The leg's remote as the SDP says (rtcp_port is usually rtp_port + 1, or the a=rtcp value).
+ * Sending goes there until latching learns the real source; a changed address forgets what was
+ * latched (a re-INVITE moved the media). 0, or -1 for a bad leg, address or port. */
+int media_leg_set_remote(struct media_session *s, int leg, const char *ip, int rtp_port,
+                         int rtcp_port);
+
+/* RTP sent toward `leg` with payload type from_pt goes out with to_pt instead (the legs number
+ * the same codec differently). The marker bit is kept. Mapping a type to itself removes the
+ * entry. 0, or -1 for a bad leg or a type outside 0..127. */
+int media_leg_map_payload(struct media_session *s, int leg, int from_pt, int to_pt);
+
+/* When on, RTP toward `leg` is not sent (counted as dropped on the other leg). RTCP still flows,
+ * as RFC 3264 wants for held streams, so quality reports and NAT bindings stay alive.
+ * 0, or -1 for a bad leg. */
+int media_leg_set_hold(struct media_session *s, int leg, int on);
+
+/* A consistent snapshot of a leg's counters; zeroes for a bad leg. */
+void media_leg_stats(const struct media_session *s, int leg, struct media_leg_stats *out);
+
+#endif
