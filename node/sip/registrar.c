@@ -5,8 +5,8 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "sip/auth.h"
 #include "sip/digest.h"
-#include "sip/nonce.h"
 #include "sip/reg_expiry.h"
 #include "store/reg_store.h"
 #include "store/user_store.h"
@@ -43,7 +43,7 @@ struct reg_ctx {
     struct sip_source src;
     const char *cid;
     char domain[256], user[128];
-    char nonce[64], nc[16], cnonce[128], uri[512], response[64], qop[16];
+    struct auth_credentials cr;
 };
 
 struct registrar *registrar_create(const struct tandem_config *cfg, struct node_status *status,
@@ -79,15 +79,11 @@ static void finish(struct reg_ctx *c, int status, const char *phrase, tag_type_t
 
 static void challenge(struct reg_ctx *c, int stale)
 {
-    char nonce[NONCE_LEN], header[512];
-    if (nonce_create(c->r->cfg->auth_nonce_secret, time(NULL), nonce) != 0) {
+    char header[512];
+    if (auth_challenge(c->r->cfg->auth_nonce_secret, c->domain, stale, header, sizeof header)) {
         finish(c, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
         return;
     }
-    snprintf(header, sizeof header,
-             "Digest realm=\"%s\", nonce=\"%s\", qop=\"auth\", "
-             "algorithm=MD5%s",
-             c->domain, nonce, stale ? ", stale=TRUE" : "");
     finish(c, SIP_401_UNAUTHORIZED, SIPTAG_WWW_AUTHENTICATE_STR(header), TAG_END());
 }
 
@@ -100,26 +96,6 @@ static void auth_failed(struct reg_ctx *c, const char *user, const char *reason)
     if (ratelimit_auth_failure(c->r->rl, c->src.ip, clock_mono()))
         log_warn(c->cid, "banning src=%s for %d s after %d authentication failures", c->src.ip,
                  c->r->cfg->security_ban_seconds, c->r->cfg->security_ban_failures);
-}
-
-/* Copies an auth parameter's value, unquoted, into dst; 0 when found and it fits. */
-static int auth_param(msg_auth_t const *au, const char *name, char *dst, size_t len)
-{
-    char key[32];
-    snprintf(key, sizeof key, "%s=", name);
-    const char *v = msg_params_find(au->au_params, key);
-    if (!v)
-        return -1;
-    size_t vl = strlen(v);
-    if (vl + 1 > len)
-        return -1;
-    if (vl >= 2 && v[0] == '"') {
-        if (!msg_unquote(dst, v))
-            return -1;
-    } else {
-        memcpy(dst, v, vl + 1);
-    }
-    return 0;
 }
 
 static void lowercase(char *s)
@@ -279,8 +255,8 @@ static void store_bindings(struct reg_ctx *c)
     struct reg_update u = {
         .domain = c->domain,
         .user = c->user,
-        .nonce = c->nonce,
-        .nc = digest_parse_nc(c->nc),
+        .nonce = c->cr.nonce,
+        .nc = digest_parse_nc(c->cr.nc),
         .nonce_ttl = cfg->auth_nonce_lifetime + 10,
         .call_id = sip->sip_call_id->i_id,
         .cseq = sip->sip_cseq->cs_seq,
@@ -318,9 +294,7 @@ static void on_user(void *arg, const struct user_info *u)
         challenge(c, 0);
         return;
     }
-    char expected[DIGEST_HEX_LEN];
-    digest_response(u->ha1, c->nonce, c->nc, c->cnonce, c->qop, "REGISTER", c->uri, expected);
-    if (!digest_equal(expected, c->response)) {
+    if (!auth_verify(&c->cr, u->ha1, "REGISTER")) {
         auth_failed(c, c->user, "wrong-password");
         challenge(c, 0);
         return;
@@ -364,45 +338,28 @@ void registrar_handle(struct registrar *r, nta_incoming_t *irq, sip_t const *sip
     snprintf(c->domain, sizeof c->domain, "%s", to->url_host);
     lowercase(c->domain);
 
-    msg_auth_t const *au = sip->sip_authorization;
-    char realm[256];
-    for (; au; au = au->au_next) {
-        if (au->au_scheme && !strcasecmp(au->au_scheme, "Digest") &&
-            auth_param(au, "realm", realm, sizeof realm) == 0 && !strcasecmp(realm, c->domain))
-            break;
-    }
-    if (!au) {
+    const char *who = c->user;
+    switch (auth_parse(sip->sip_authorization, c->domain, r->cfg->auth_nonce_secret,
+                       r->cfg->auth_nonce_lifetime, &c->cr)) {
+    case AUTH_NONE:
         challenge(c, 0);
         return;
-    }
-
-    char username[128] = "", algorithm[32] = "MD5";
-    auth_param(au, "algorithm", algorithm, sizeof algorithm);
-    if (auth_param(au, "username", username, sizeof username) || !username[0] ||
-        auth_param(au, "nonce", c->nonce, sizeof c->nonce) ||
-        auth_param(au, "uri", c->uri, sizeof c->uri) ||
-        auth_param(au, "response", c->response, sizeof c->response) ||
-        auth_param(au, "qop", c->qop, sizeof c->qop) || strcmp(c->qop, "auth") ||
-        auth_param(au, "nc", c->nc, sizeof c->nc) || digest_parse_nc(c->nc) < 0 ||
-        auth_param(au, "cnonce", c->cnonce, sizeof c->cnonce) || strcasecmp(algorithm, "MD5")) {
-        auth_failed(c, username[0] ? username : c->user, "malformed-credentials");
+    case AUTH_MALFORMED:
+        auth_failed(c, c->cr.username[0] ? c->cr.username : who, "malformed-credentials");
         challenge(c, 0);
         return;
-    }
-    switch (
-        nonce_check(r->cfg->auth_nonce_secret, c->nonce, time(NULL), r->cfg->auth_nonce_lifetime)) {
-    case NONCE_OK:
-        break;
-    case NONCE_STALE:
+    case AUTH_STALE:
         challenge(c, 1); /* the password was right or wrong, we cannot tell: just renew */
         return;
-    case NONCE_INVALID:
-        auth_failed(c, username, "forged-nonce");
+    case AUTH_FORGED:
+        auth_failed(c, c->cr.username, "forged-nonce");
         challenge(c, 0);
         return;
+    case AUTH_PARSED:
+        break;
     }
-    if (strcmp(username, c->user) != 0) {
-        auth_failed(c, username, "username-mismatch");
+    if (strcmp(c->cr.username, c->user) != 0) {
+        auth_failed(c, c->cr.username, "username-mismatch");
         finish(c, SIP_403_FORBIDDEN, TAG_END());
         return;
     }
