@@ -5,6 +5,8 @@
 #include "common/log.h"
 #include "common/node_status.h"
 #include "sip/sip_server.h"
+#include "media/media.h"
+#include "store/call_store.h"
 #include "store/ka_store.h"
 #include "store/node_registry.h"
 #include "store/pg_conn.h"
@@ -67,6 +69,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "tandemd: configuration error: %s\n", err);
         return 2;
     }
+    if (!cfg.media_address[0]) {
+        if (strlen(cfg.sip_address) >= sizeof cfg.media_address) {
+            fprintf(stderr, "tandemd: configuration error: media.address: set it explicitly\n");
+            return 2;
+        }
+        memcpy(cfg.media_address, cfg.sip_address, strlen(cfg.sip_address) + 1);
+    }
     if (check_only) {
         printf("%s: configuration OK\n", config_path);
         return 0;
@@ -93,6 +102,8 @@ int main(int argc, char **argv)
     struct reg_store *regs = NULL;
     struct ka_store *kas = NULL;
     struct node_registry *nodes = NULL;
+    struct call_store *call_records = NULL;
+    struct media_engine *media = NULL;
     struct sip_server *sip = NULL;
     struct api_server *api = NULL;
 
@@ -126,13 +137,30 @@ int main(int argc, char **argv)
     regs = redis ? reg_store_create(redis) : NULL;
     kas = redis ? ka_store_create(redis) : NULL;
     nodes = redis ? node_registry_create(root, redis, cfg.node_id, NODE_DEAD_AFTER_MS) : NULL;
-    if (!users || !pg || !redis || !regs || !kas || !nodes) {
+    call_records = redis ? call_store_create(redis) : NULL;
+    if (!users || !pg || !redis || !regs || !kas || !nodes || !call_records) {
         log_error(NULL, "out of memory while starting the stores");
         goto out;
     }
     user_store_attach(users, pg);
 
-    sip = sip_server_create(root, &cfg, &status, users, regs, kas, nodes, err, sizeof err);
+    struct media_config mc = {.port_min = cfg.media_port_min,
+                              .port_max = cfg.media_port_max,
+                              .max_sessions = cfg.media_max_sessions,
+                              .threads = cfg.media_threads};
+    snprintf(mc.address, sizeof mc.address, "%s", cfg.media_address);
+    media = media_engine_create(&mc, err, sizeof err);
+    if (!media) {
+        log_error(NULL, "media: %s", err);
+        goto out;
+    }
+    struct sip_server_deps deps = {.users = users,
+                                   .regs = regs,
+                                   .kas = kas,
+                                   .nodes = nodes,
+                                   .calls = call_records,
+                                   .media = media};
+    sip = sip_server_create(root, &cfg, &status, &deps, err, sizeof err);
     if (!sip) {
         log_error(NULL, "SIP: %s", err);
         goto out;
@@ -161,7 +189,9 @@ out:
     /* Stores first: their pending callbacks still answer the SIP transactions they hold. */
     redis_conn_destroy(redis);
     pg_conn_destroy(pg);
-    sip_server_destroy(sip);
+    sip_server_destroy(sip); /* releases the calls' media sessions before the engine goes */
+    media_engine_destroy(media);
+    call_store_destroy(call_records);
     reg_store_destroy(regs);
     ka_store_destroy(kas);
     node_registry_destroy(nodes);

@@ -42,6 +42,7 @@ static const struct config_key keys[] = {
     INT("sip.port", sip_port, 1, 65535),
     BOOL("sip.udp", sip_udp),
     BOOL("sip.tcp", sip_tcp),
+    INT("sip.udp_rcvbuf", sip_udp_rcvbuf, 65536, 268435456),
     STR("api.address", api_address),
     INT("api.port", api_port, 0, 65535),
     INT("api.max_body", api_max_body, 256, 1048576),
@@ -62,6 +63,11 @@ static const struct config_key keys[] = {
     INT("security.ban_failures", security_ban_failures, 0, 1000),
     INT("security.ban_window", security_ban_window, 1, 86400),
     INT("security.ban_seconds", security_ban_seconds, 1, 604800),
+    STR("media.address", media_address),
+    INT("media.port_min", media_port_min, 1024, 65534),
+    INT("media.port_max", media_port_max, 1025, 65535),
+    INT("media.max_sessions", media_max_sessions, 1, 1000000),
+    INT("media.threads", media_threads, 1, 64),
     INT("nat.keepalive_interval", nat_keepalive_interval, 0, 3600),
     INT("nat.keepalive_failures", nat_keepalive_failures, 1, 100),
 };
@@ -76,6 +82,7 @@ void config_defaults(struct tandem_config *cfg)
     cfg->sip_port = 5060;
     cfg->sip_udp = 1;
     cfg->sip_tcp = 1;
+    cfg->sip_udp_rcvbuf = 4 * 1024 * 1024;
     strcpy(cfg->api_address, "127.0.0.1");
     cfg->api_port = 8080;
     cfg->api_max_body = 65536;
@@ -94,6 +101,10 @@ void config_defaults(struct tandem_config *cfg)
     cfg->security_ban_failures = 10;
     cfg->security_ban_window = 60;
     cfg->security_ban_seconds = 600;
+    cfg->media_port_min = 30000;
+    cfg->media_port_max = 40000;
+    cfg->media_max_sessions = 2500;
+    cfg->media_threads = 1;
     cfg->nat_keepalive_interval = 30;
     cfg->nat_keepalive_failures = 3;
 }
@@ -168,6 +179,10 @@ int config_check(const struct tandem_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen,
                  "registrar.default_expires: must lie between registrar.min_expires and "
                  "registrar.max_expires");
+        return -1;
+    }
+    if (cfg->media_port_max - cfg->media_port_min < 7) {
+        snprintf(err, errlen, "media.port_max: must be at least media.port_min + 7 (two calls)");
         return -1;
     }
     if (!cfg->sip_udp && !cfg->sip_tcp) {

@@ -15,6 +15,7 @@ struct tandem_config {
     int sip_port;
     int sip_udp;
     int sip_tcp;
+    int sip_udp_rcvbuf; /* bytes; the kernel caps it at net.core.rmem_max */
 
     char api_address[CONFIG_STR_MAX];
     int api_port; /* 0 disables the REST API on this node */
@@ -41,6 +42,11 @@ struct tandem_config {
     int security_ban_failures; /* authentication failures that trigger a ban, 0 = off */
     int security_ban_window;   /* seconds over which failures are counted */
     int security_ban_seconds;
+
+    char media_address[64]; /* empty: the same as sip.address */
+    int media_port_min, media_port_max;
+    int media_max_sessions;
+    int media_threads;
 
     int nat_keepalive_interval; /* seconds, 0 = off */
     int nat_keepalive_failures;

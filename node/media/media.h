@@ -26,7 +26,7 @@ enum { MEDIA_LEG_A = 0, MEDIA_LEG_B = 1 };
 #define MEDIA_RELATCH_PACKETS 5
 
 struct media_config {
-    char address[64]; /* local IPv4 or IPv6 address every media socket binds to */
+    char address[64];       /* local IPv4 or IPv6 address every media socket binds to */
     int port_min, port_max; /* RTP on even ports, RTCP on RTP+1, both within the range */
     int max_sessions;       /* create fails beyond this many live sessions (caller answers 503) */
     int threads;            /* media threads (epoll loops); sessions are spread over them */
@@ -45,8 +45,7 @@ struct media_leg_stats {
 
 /* Binds nothing yet but checks the address is local; starts the threads. NULL with a reason in
  * err on a bad configuration or when the system refuses threads or descriptors. */
-struct media_engine *media_engine_create(const struct media_config *cfg, char *err,
-                                         size_t errlen);
+struct media_engine *media_engine_create(const struct media_config *cfg, char *err, size_t errlen);
 /* Stops and joins the threads and closes every socket; sessions not yet destroyed are freed
  * here, so their pointers must not be used afterwards. NULL is accepted. */
 void media_engine_destroy(struct media_engine *eng);
@@ -54,8 +53,8 @@ void media_engine_destroy(struct media_engine *eng);
 /* Allocates both legs' ports and starts relaying. NULL with a reason in err when the port range
  * or max_sessions is exhausted (answer 503) or the system refuses a socket. call_id is copied
  * and used only in log lines. */
-struct media_session *media_session_create(struct media_engine *eng, const char *call_id,
-                                           char *err, size_t errlen);
+struct media_session *media_session_create(struct media_engine *eng, const char *call_id, char *err,
+                                           size_t errlen);
 /* Closes the session's sockets and frees its ports at once; the memory is reclaimed by its
  * media thread shortly after. NULL is accepted. */
 void media_session_destroy(struct media_session *s);
@@ -64,7 +63,7 @@ void media_session_destroy(struct media_session *s);
  * leg other than MEDIA_LEG_A or MEDIA_LEG_B. */
 int media_leg_local_port(const struct media_session *s, int leg);
 
-/* The leg's remote as the SDP says (rtcp_port is usually rtp_port + 1, or the a=rtcp value).
+/* The leg's remote as the SDP says (rtcp_port is the a=rtcp value; 0 means rtp_port + 1).
  * Sending goes there until latching learns the real source; a changed address forgets what was
  * latched (a re-INVITE moved the media). 0, or -1 for a bad leg, address or port. */
 int media_leg_set_remote(struct media_session *s, int leg, const char *ip, int rtp_port,
@@ -72,7 +71,8 @@ int media_leg_set_remote(struct media_session *s, int leg, const char *ip, int r
 
 /* RTP sent toward `leg` with payload type from_pt goes out with to_pt instead (the legs number
  * the same codec differently). The marker bit is kept. Mapping a type to itself removes the
- * entry. 0, or -1 for a bad leg or a type outside 0..127. */
+ * entry. 0, or -1 for a bad leg, a type outside 0..127, or a to_pt in 64..95 (RFC 5761: with
+ * the marker set those collide with RTCP packet types). */
 int media_leg_map_payload(struct media_session *s, int leg, int from_pt, int to_pt);
 
 /* When on, RTP toward `leg` is not sent (counted as dropped on the other leg). RTCP still flows,

@@ -84,8 +84,7 @@ int media_rtp_payload_type(const uint8_t *pkt)
 
 uint32_t media_rtp_ssrc(const uint8_t *pkt)
 {
-    return ((uint32_t)pkt[8] << 24) | ((uint32_t)pkt[9] << 16) | ((uint32_t)pkt[10] << 8) |
-           pkt[11];
+    return ((uint32_t)pkt[8] << 24) | ((uint32_t)pkt[9] << 16) | ((uint32_t)pkt[10] << 8) | pkt[11];
 }
 
 void media_rtp_map_payload_type(uint8_t *pkt, const uint8_t map[128])

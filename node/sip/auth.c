@@ -2,6 +2,8 @@
  * responses (no qop) cannot be protected against replay by nonce-count. */
 #include "sip/auth.h"
 
+#include "common/clock.h"
+#include "common/log.h"
 #include "sip/digest.h"
 #include "sip/nonce.h"
 
@@ -80,4 +82,16 @@ int auth_verify(const struct auth_credentials *cr, const char *ha1, const char *
     char expected[DIGEST_HEX_LEN];
     digest_response(ha1, cr->nonce, cr->nc, cr->cnonce, cr->qop, method, cr->uri, expected);
     return digest_equal(expected, cr->response);
+}
+
+void auth_log_failure(struct ratelimit *rl, struct node_status *status,
+                      const struct tandem_config *cfg, const struct sip_source *src,
+                      const char *cid, const char *user, const char *domain, const char *reason)
+{
+    atomic_fetch_add(&status->auth_failures, 1);
+    log_warn(cid, "auth failure: src=%s port=%d user=%s domain=%s reason=%s", src->ip, src->port,
+             user, domain, reason);
+    if (ratelimit_auth_failure(rl, src->ip, clock_mono()))
+        log_warn(cid, "banning src=%s for %d s after %d authentication failures", src->ip,
+                 cfg->security_ban_seconds, cfg->security_ban_failures);
 }

@@ -9,6 +9,11 @@
 #include <sofia-sip/msg_types.h>
 #include <sofia-sip/sip.h>
 
+#include "common/config.h"
+#include "common/node_status.h"
+#include "sip/ratelimit.h"
+#include "sip/sip_server.h"
+
 struct auth_credentials {
     char username[128];
     char nonce[64], nc[16], cnonce[128], uri[512], response[64], qop[16];
@@ -32,5 +37,11 @@ int auth_challenge(const char *secret, const char *realm, int stale, char *out, 
 
 /* 1 when the response matches HA1 for this method. */
 int auth_verify(const struct auth_credentials *cr, const char *ha1, const char *method);
+
+/* Logs a failed authentication on one line in the fixed shape monitoring/fail2ban matches,
+ * counts it, and bans the source after too many (logging the ban). */
+void auth_log_failure(struct ratelimit *rl, struct node_status *status,
+                      const struct tandem_config *cfg, const struct sip_source *src,
+                      const char *cid, const char *user, const char *domain, const char *reason);
 
 #endif

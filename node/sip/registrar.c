@@ -87,15 +87,9 @@ static void challenge(struct reg_ctx *c, int stale)
     finish(c, SIP_401_UNAUTHORIZED, SIPTAG_WWW_AUTHENTICATE_STR(header), TAG_END());
 }
 
-/* Logged on one line in a fixed shape: monitoring/fail2ban matches it. */
 static void auth_failed(struct reg_ctx *c, const char *user, const char *reason)
 {
-    atomic_fetch_add(&c->r->status->auth_failures, 1);
-    log_warn(c->cid, "auth failure: src=%s port=%d user=%s domain=%s reason=%s", c->src.ip,
-             c->src.port, user, c->domain, reason);
-    if (ratelimit_auth_failure(c->r->rl, c->src.ip, clock_mono()))
-        log_warn(c->cid, "banning src=%s for %d s after %d authentication failures", c->src.ip,
-                 c->r->cfg->security_ban_seconds, c->r->cfg->security_ban_failures);
+    auth_log_failure(c->r->rl, c->r->status, c->r->cfg, &c->src, c->cid, user, c->domain, reason);
 }
 
 static void lowercase(char *s)
@@ -262,6 +256,7 @@ static void store_bindings(struct reg_ctx *c)
         .cseq = sip->sip_cseq->cs_seq,
         .wildcard = wildcard,
         .max_contacts = cfg->registrar_max_contacts,
+        .keepalive_interval = cfg->nat_keepalive_interval,
         .received = c->src.received,
         .transport = c->src.transport,
         .socket = c->src.socket,

@@ -1,10 +1,13 @@
 /* Creates the nta agent (transaction layer only, no nua: dialogs are ours, see DESIGN 3.1) and
- * routes each request from the default leg. Requests over the rate limit or from a banned
- * source are dropped without an answer, as an answer is what a flood wants. */
+ * routes each request that starts no known transaction. Requests over the rate limit or from a
+ * banned source are dropped without an answer, as an answer is what a flood wants: they come
+ * through the agent's message callback, not a default leg, because nta answers 500 to a server
+ * transaction destroyed unanswered, so a request we drop must never become one. */
 #include "sip/sip_server.h"
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "sip/call.h"
 #include "sip/keepalive.h"
 #include "sip/ratelimit.h"
 #include "sip/registrar.h"
@@ -25,8 +28,9 @@
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/su_tagarg.h>
 #include <sofia-sip/tport.h>
+#include <sofia-sip/tport_tag.h>
 
-#define ALLOWED_METHODS "REGISTER, OPTIONS"
+#define ALLOWED_METHODS "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE"
 #define SUPPORTED_OPTIONS "path"
 
 struct sip_server {
@@ -34,21 +38,20 @@ struct sip_server {
     const struct tandem_config *cfg;
     struct node_status *status;
     nta_agent_t *agent;
-    nta_leg_t *leg;
     struct ratelimit *rl;
     struct registrar *registrar;
     struct keepalive *keepalive;
+    struct calls *calls;
     su_timer_t *sweep;
     double last_limit_log;
     unsigned long dropped_since_log;
 };
 
-static void describe_source(struct sip_server *s, nta_incoming_t *irq, struct sip_source *src)
+static void describe_source(struct sip_server *s, msg_t *msg, struct sip_source *src)
 {
     memset(src, 0, sizeof *src);
     strcpy(src->transport, "udp");
-    msg_t *msg = nta_incoming_getrequest(irq);
-    su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
+    su_addrinfo_t *ai = msg_addrinfo(msg);
     if (ai && ai->ai_addr) {
         const struct sockaddr *sa = (const struct sockaddr *)ai->ai_addr;
         if (sa->sa_family == AF_INET) {
@@ -67,7 +70,7 @@ static void describe_source(struct sip_server *s, nta_incoming_t *irq, struct si
         snprintf(src->received, sizeof src->received, "[%s]:%d", src->ip, src->port);
     else
         snprintf(src->received, sizeof src->received, "%s:%d", src->ip, src->port);
-    tport_t *tp = nta_incoming_transport(s->agent, irq, msg);
+    tport_t *tp = nta_incoming_transport(s->agent, NULL, msg);
     const tp_name_t *name = tp ? tport_name(tp) : NULL;
     if (name) {
         snprintf(src->transport, sizeof src->transport, "%s", name->tpn_proto);
@@ -77,8 +80,6 @@ static void describe_source(struct sip_server *s, nta_incoming_t *irq, struct si
     }
     if (tp)
         tport_unref(tp);
-    if (msg)
-        msg_destroy(msg);
 }
 
 static void reply_and_destroy(nta_incoming_t *irq, int status, const char *phrase, tag_type_t tag,
@@ -133,59 +134,83 @@ static int reject_unserved(nta_incoming_t *irq, sip_t const *sip)
     return 1;
 }
 
-static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t const *sip)
+static void on_request(struct sip_server *s, nta_incoming_t *irq, sip_t const *sip,
+                       const struct sip_source *src)
 {
-    (void)leg;
-    struct sip_server *s = (struct sip_server *)magic;
-    struct sip_source src;
-    describe_source(s, irq, &src);
-
-    switch (ratelimit_check(s->rl, src.ip, clock_mono())) {
-    case RATELIMIT_BANNED:
-        note_dropped(s, &src, "banned");
-        nta_incoming_destroy(irq);
-        return 0;
-    case RATELIMIT_LIMITED:
-        note_dropped(s, &src, "rate-limit");
-        nta_incoming_destroy(irq);
-        return 0;
-    case RATELIMIT_PASS:
-        break;
-    }
-
     const char *cid = sip->sip_call_id ? sip->sip_call_id->i_id : NULL;
-    log_debug(cid, "%s from %s over %s", sip->sip_request->rq_method_name, src.received,
-              src.transport);
+    log_debug(cid, "%s from %s over %s", sip->sip_request->rq_method_name, src->received,
+              src->transport);
 
     sip_method_t method = sip->sip_request->rq_method;
-    if ((method == sip_method_register || method == sip_method_options) &&
+    if ((method == sip_method_register || method == sip_method_options ||
+         (method == sip_method_invite && !(sip->sip_to && sip->sip_to->a_tag))) &&
         reject_unserved(irq, sip))
-        return 0;
+        return;
 
+    /* A To tag means an existing dialog; calls own every dialog this node knows. */
+    if (sip->sip_to && sip->sip_to->a_tag && method != sip_method_register &&
+        method != sip_method_options && method != sip_method_cancel) {
+        calls_in_dialog(s->calls, irq, sip, src);
+        return;
+    }
     switch (method) {
+    case sip_method_invite:
+        calls_invite(s->calls, irq, sip, src);
+        return;
     case sip_method_register:
-        registrar_handle(s->registrar, irq, sip, &src);
-        return 0;
+        registrar_handle(s->registrar, irq, sip, src);
+        return;
     case sip_method_options:
         reply_and_destroy(irq, SIP_200_OK, SIPTAG_ALLOW_STR(ALLOWED_METHODS),
                           SIPTAG_SUPPORTED_STR(SUPPORTED_OPTIONS),
                           SIPTAG_ACCEPT_STR("application/sdp"), TAG_END());
-        return 0;
-    case sip_method_ack:
-        nta_incoming_destroy(irq); /* a stray ACK: nothing to acknowledge */
-        return 0;
+        return;
     case sip_method_cancel:
         reply_and_destroy(irq, SIP_481_NO_TRANSACTION, TAG_END());
-        return 0;
+        return;
     case sip_method_unknown:
         reply_and_destroy(irq, SIP_501_NOT_IMPLEMENTED, SIPTAG_ALLOW_STR(ALLOWED_METHODS),
                           TAG_END());
-        return 0;
+        return;
     default:
         reply_and_destroy(irq, SIP_405_METHOD_NOT_ALLOWED, SIPTAG_ALLOW_STR(ALLOWED_METHODS),
                           TAG_END());
+        return;
+    }
+}
+
+/* Every message nta does not match to a transaction of its own: stray responses and ACKs
+ * outside any dialog (dropped), and new requests, in-dialog ACKs included, which become server
+ * transactions only once the source is allowed in. */
+static int on_message(nta_agent_magic_t *magic, nta_agent_t *agent, msg_t *msg, sip_t *sip)
+{
+    struct sip_server *s = (struct sip_server *)magic;
+    if (!sip || !sip->sip_request ||
+        (sip->sip_request->rq_method == sip_method_ack && !(sip->sip_to && sip->sip_to->a_tag))) {
+        nta_msg_discard(agent, msg);
         return 0;
     }
+    struct sip_source src;
+    describe_source(s, msg, &src);
+    switch (ratelimit_check(s->rl, src.ip, clock_mono())) {
+    case RATELIMIT_BANNED:
+        note_dropped(s, &src, "banned");
+        nta_msg_discard(agent, msg);
+        return 0;
+    case RATELIMIT_LIMITED:
+        note_dropped(s, &src, "rate-limit");
+        nta_msg_discard(agent, msg);
+        return 0;
+    case RATELIMIT_PASS:
+        break;
+    }
+    nta_incoming_t *irq = nta_incoming_create(agent, NULL, msg, sip, TAG_END());
+    if (!irq) { /* nta has freed msg */
+        log_warn(NULL, "cannot create a server transaction for a request from %s", src.received);
+        return 0;
+    }
+    on_request(s, irq, sip, &src);
+    return 0;
 }
 
 static void sweep_fire(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
@@ -197,9 +222,8 @@ static void sweep_fire(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
 }
 
 struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config *cfg,
-                                     struct node_status *status, struct user_store *users,
-                                     struct reg_store *regs, struct ka_store *kas,
-                                     struct node_registry *nodes, char *err, size_t errlen)
+                                     struct node_status *status, const struct sip_server_deps *deps,
+                                     char *err, size_t errlen)
 {
     struct sip_server *s = calloc(1, sizeof *s);
     if (!s) {
@@ -217,7 +241,7 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
         .ban_seconds = cfg->security_ban_seconds,
     };
     s->rl = ratelimit_create(&rc);
-    s->registrar = s->rl ? registrar_create(cfg, status, users, regs, s->rl) : NULL;
+    s->registrar = s->rl ? registrar_create(cfg, status, deps->users, deps->regs, s->rl) : NULL;
     if (!s->registrar) {
         snprintf(err, errlen, "out of memory");
         sip_server_destroy(s);
@@ -229,8 +253,9 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
     const char *fmt =
         strchr(cfg->sip_address, ':') ? "sip:[%s]:%d;transport=%s" : "sip:%s:%d;transport=%s";
     snprintf(url, sizeof url, fmt, cfg->sip_address, cfg->sip_port, cfg->sip_udp ? "udp" : "tcp");
-    s->agent = nta_agent_create(root, URL_STRING_MAKE(url), NULL, NULL, NTATAG_UA(0),
-                                NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1), TAG_END());
+    s->agent = nta_agent_create(root, URL_STRING_MAKE(url), on_message, (nta_agent_magic_t *)s,
+                                NTATAG_UA(0), NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
+                                TPTAG_UDP_RMEM(cfg->sip_udp_rcvbuf), TAG_END());
     if (s->agent && cfg->sip_udp && cfg->sip_tcp) {
         snprintf(url, sizeof url, fmt, cfg->sip_address, cfg->sip_port, "tcp");
         if (nta_agent_add_tport(s->agent, URL_STRING_MAKE(url), TAG_END()) != 0) {
@@ -245,16 +270,31 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
         sip_server_destroy(s);
         return NULL;
     }
-    s->leg =
-        nta_leg_tcreate(s->agent, on_request, (nta_leg_magic_t *)s, NTATAG_NO_DIALOG(1), TAG_END());
     s->sweep = su_timer_create(su_root_task(root), 10000);
-    if (!s->leg || !s->sweep) {
-        snprintf(err, errlen, "cannot create the default SIP leg");
+    if (!s->sweep) {
+        snprintf(err, errlen, "cannot create the rate-limit sweep timer");
         sip_server_destroy(s);
         return NULL;
     }
     su_timer_set_for_ever(s->sweep, sweep_fire, (su_timer_arg_t *)s);
-    s->keepalive = keepalive_create(root, s->agent, cfg, kas, nodes);
+    struct calls_deps cd = {
+        .agent = s->agent,
+        .root = root,
+        .cfg = cfg,
+        .status = status,
+        .users = deps->users,
+        .regs = deps->regs,
+        .store = deps->calls,
+        .media = deps->media,
+        .rl = s->rl,
+    };
+    s->calls = calls_create(&cd);
+    if (!s->calls) {
+        snprintf(err, errlen, "out of memory");
+        sip_server_destroy(s);
+        return NULL;
+    }
+    s->keepalive = keepalive_create(root, s->agent, cfg, deps->kas, deps->nodes);
     if (!s->keepalive && cfg->nat_keepalive_interval > 0) {
         snprintf(err, errlen, "out of memory");
         sip_server_destroy(s);
@@ -273,8 +313,7 @@ void sip_server_destroy(struct sip_server *s)
     if (s->sweep)
         su_timer_destroy(s->sweep);
     keepalive_destroy(s->keepalive);
-    if (s->leg)
-        nta_leg_destroy(s->leg);
+    calls_destroy(s->calls);
     if (s->agent)
         nta_agent_destroy(s->agent);
     registrar_destroy(s->registrar);

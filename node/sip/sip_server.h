@@ -12,6 +12,8 @@ struct user_store;
 struct reg_store;
 struct ka_store;
 struct node_registry;
+struct call_store;
+struct media_engine;
 struct sip_server;
 
 /* Where a request came from and which of our sockets took it. */
@@ -23,10 +25,19 @@ struct sip_source {
     char received[96]; /* "ip:port" of the sender, as RFC 3581 records it */
 };
 
+/* The stores and engines the SIP side works with; all must outlive the server. */
+struct sip_server_deps {
+    struct user_store *users;
+    struct reg_store *regs;
+    struct ka_store *kas;
+    struct node_registry *nodes;
+    struct call_store *calls;
+    struct media_engine *media;
+};
+
 struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config *cfg,
-                                     struct node_status *status, struct user_store *users,
-                                     struct reg_store *regs, struct ka_store *kas,
-                                     struct node_registry *nodes, char *err, size_t errlen);
+                                     struct node_status *status, const struct sip_server_deps *deps,
+                                     char *err, size_t errlen);
 void sip_server_destroy(struct sip_server *s);
 
 #endif

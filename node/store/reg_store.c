@@ -121,14 +121,15 @@ int reg_store_update(struct reg_store *rs, const struct reg_update *u, reg_updat
     if (u->nonce)
         snprintf(nonce_key, sizeof nonce_key, "tandem:nonce:%s", u->nonce);
 
-    char now_s[24], nc_s[24], ttl_s[24], cseq_s[24], max_s[24];
+    char now_s[24], nc_s[24], ttl_s[24], cseq_s[24], max_s[24], ka_s[24];
     snprintf(now_s, sizeof now_s, "%ld", now);
     snprintf(nc_s, sizeof nc_s, "%ld", u->nc);
     snprintf(ttl_s, sizeof ttl_s, "%d", u->nonce_ttl);
     snprintf(cseq_s, sizeof cseq_s, "%lu", u->cseq);
     snprintf(max_s, sizeof max_s, "%d", u->max_contacts);
+    snprintf(ka_s, sizeof ka_s, "%d", u->keepalive_interval);
 
-    const char *argv[13 + 3 * MAX_CONTACTS_PER_REQUEST];
+    const char *argv[14 + 3 * MAX_CONTACTS_PER_REQUEST];
     char exp_s[MAX_CONTACTS_PER_REQUEST][24];
     char *json[MAX_CONTACTS_PER_REQUEST] = {0};
     int n = 0, rc = -1;
@@ -145,6 +146,7 @@ int reg_store_update(struct reg_store *rs, const struct reg_update *u, reg_updat
     argv[n++] = u->wildcard ? "1" : "0";
     argv[n++] = max_s;
     argv[n++] = u->domain;
+    argv[n++] = ka_s;
     for (int i = 0; i < u->ncontacts; i++) {
         const struct reg_binding *b = &u->contacts[i];
         snprintf(exp_s[i], sizeof exp_s[i], "%ld", b->expires ? now + b->expires : 0);
@@ -167,4 +169,47 @@ out:
     for (int i = 0; i < u->ncontacts; i++)
         free(json[i]);
     return rc;
+}
+
+struct lookup_call {
+    reg_lookup_f *cb;
+    void *arg;
+};
+
+static void on_lookup(void *arg, redisReply *reply)
+{
+    struct lookup_call *c = arg;
+    json_t *bindings = NULL;
+    if (reply && reply->type == REDIS_REPLY_ARRAY && (bindings = json_array())) {
+        json_int_t now = (json_int_t)time(NULL);
+        for (size_t i = 1; i < reply->elements; i += 2) {
+            redisReply *v = reply->element[i];
+            json_t *b = v->type == REDIS_REPLY_STRING ? json_loadb(v->str, v->len, 0, NULL) : NULL;
+            if (b && json_integer_value(json_object_get(b, "expires_at")) > now)
+                json_array_append_new(bindings, b);
+            else
+                json_decref(b);
+        }
+    }
+    c->cb(c->arg, bindings);
+    json_decref(bindings);
+    free(c);
+}
+
+int reg_store_lookup(struct reg_store *rs, const char *domain, const char *user, reg_lookup_f *cb,
+                     void *arg)
+{
+    char key[600];
+    snprintf(key, sizeof key, "tandem:reg:%s:%s", domain, user);
+    struct lookup_call *c = malloc(sizeof *c);
+    if (!c)
+        return -1;
+    c->cb = cb;
+    c->arg = arg;
+    const char *argv[] = {"HGETALL", key};
+    if (redis_conn_command(rs->redis, on_lookup, c, 2, argv, NULL) != 0) {
+        free(c);
+        return -1;
+    }
+    return 0;
 }

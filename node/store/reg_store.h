@@ -27,6 +27,7 @@ struct reg_update {
     unsigned long cseq;
     int wildcard; /* Contact: * with Expires: 0 */
     int max_contacts;
+    int keepalive_interval; /* seconds until the first keepalive; 0: never pinged */
     /* Shared by every contact of the request. */
     const char *received, *transport, *socket, *node, *user_agent;
     const char *const *path;
@@ -45,5 +46,13 @@ void reg_store_destroy(struct reg_store *rs);
 
 /* Returns 0 when the update was sent (cb called once), -1 when Redis is unavailable. */
 int reg_store_update(struct reg_store *rs, const struct reg_update *u, reg_update_f *cb, void *arg);
+
+/* The live bindings of user@domain (a JSON array, borrowed; empty when none), or NULL when
+ * Redis could not be asked. */
+typedef void reg_lookup_f(void *arg, json_t *bindings);
+
+/* Returns 0 when sent (cb called once), -1 when Redis is unavailable. */
+int reg_store_lookup(struct reg_store *rs, const char *domain, const char *user, reg_lookup_f *cb,
+                     void *arg);
 
 #endif

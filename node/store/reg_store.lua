@@ -1,8 +1,9 @@
 -- Applies one REGISTER to an address-of-record atomically (RFC 3261 10.3 steps 6 to 8).
 -- KEYS: 1 the AoR hash, 2 the tenant's registration index, 3 the nonce key ("" when none),
---       4 this node's keepalive set (score: when to ping next; a new binding is due at once).
+--       4 this node's keepalive set (score: when to ping next, one interval after a REGISTER).
 -- ARGV: 1 now, 2 user, 3 nc, 4 nonce ttl, 5 call-id, 6 cseq, 7 wildcard (1/0), 8 max contacts,
---       9 domain, then per contact: field, expires_at (0 removes), binding JSON.
+--       9 domain, 10 keepalive interval (0: none), then per contact: field, expires_at
+--       (0 removes), binding JSON.
 -- Returns {"ok", json...} with every live binding, or {"replay"}, {"order"}, {"toomany"}.
 -- Everything is checked before anything is written, so a refused REGISTER changes nothing.
 -- The keepalive sets of other nodes (tandem:ka:<node>) are derived from stored bindings and so
@@ -11,7 +12,8 @@ local now = tonumber(ARGV[1])
 local callid = ARGV[5]
 local cseq = tonumber(ARGV[6])
 local prefix = ARGV[9] .. '\n' .. ARGV[2] .. '\n'
-local FIRST = 10
+local FIRST = 11
+local ka_interval = tonumber(ARGV[10])
 
 if KEYS[3] ~= '' then
     local seen = tonumber(redis.call('GET', KEYS[3]) or '0')
@@ -79,8 +81,10 @@ for f, node in pairs(before) do
         redis.call('ZREM', 'tandem:ka:' .. node, prefix .. f)
     end
 end
-for f, _ in pairs(written) do
-    redis.call('ZADD', KEYS[4], now, prefix .. f)
+if ka_interval > 0 then
+    for f, _ in pairs(written) do
+        redis.call('ZADD', KEYS[4], now + ka_interval, prefix .. f)
+    end
 end
 redis.call('DEL', KEYS[1])
 if count > 0 then

@@ -36,6 +36,10 @@ from harness import Stack, api, free_port, wait_for  # noqa: E402
 DOMAIN = "bench.tandem.test"
 PASSWORD = "bench-password-1"
 PREFIX = "b"
+WARM_PREFIX = "w"  # a second set of users for the warm-up pass (their HA1 is not cached)
+# sofia keeps a completed UDP non-INVITE server transaction (request and response) for
+# Timer J = 64*T1 = 32 s; the warm run starts after they are all gone.
+TIMER_J = 32
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -88,6 +92,18 @@ def cpu_seconds(root):
         if st:
             total += st[1] + (st[2] if pid == root else 0)
     return total / CLK_TCK
+
+
+def rss_kb(pid):
+    """Resident set in kB (shared pages count in every process that maps them)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def postmaster_pid(pg):
@@ -193,9 +209,9 @@ def parse_line(line):
     return dict(kv.split("=", 1) for kv in line.split()[1:])
 
 
-def run_regload(regload, port, args, meter, timeout):
+def run_regload(regload, port, args, meter, timeout, prefix=PREFIX):
     """Runs both rounds, sampling CPU before, between and after; returns the result dict."""
-    cmd = [regload, "--target", f"127.0.0.1:{port}", "--domain", DOMAIN, "--prefix", PREFIX,
+    cmd = [regload, "--target", f"127.0.0.1:{port}", "--domain", DOMAIN, "--prefix", prefix,
            "--password", PASSWORD, "--users", str(args.users), "--window", str(args.window),
            "--expires", "600", "--refresh", "--sync", "--max-seconds", str(args.max_seconds),
            "--verbose"]
@@ -256,29 +272,30 @@ def summarize(name, r, server_keys):
 def print_table(rows, users, window):
     print(f"\nREGISTER benchmark: {users} users, window {window}, UDP on 127.0.0.1, "
           f"{os.cpu_count()} CPUs")
-    head = (f"{'server':<22}{'fresh/s':>9}{'refresh/s':>11}{'fail':>6}{'retx':>6}"
-            f"{'p99 f/r ms':>14}{'cpu/1k f':>10}{'cpu/1k r':>10}{'+redis+pg f':>13}"
-            f"{'+redis+pg r':>13}")
+    head = (f"{'server':<22}{'fresh/s':>8}{'refresh/s':>10}{'fail':>5}{'retx':>6}"
+            f"{'p99 f/r ms':>12}{'cpu/1k f/r':>12}{'all/1k f/r':>12}{'rss+MB':>8}")
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r['server']:<22}{r['fresh_rps']:>9.0f}{r['refresh_rps']:>11.0f}"
-              f"{r['fresh_failed'] + r['refresh_failed']:>6}{r['retransmits']:>6}"
-              f"{r['fresh_p99_ms']:>7.0f}/{r['refresh_p99_ms']:<6.0f}"
-              f"{r['fresh_cpu_ms_per_1000']:>10.0f}{r['refresh_cpu_ms_per_1000']:>10.0f}"
-              f"{r['fresh_all_cpu_ms_per_1000']:>13.0f}{r['refresh_all_cpu_ms_per_1000']:>13.0f}")
-    print("cpu/1k: CPU milliseconds of the registrar's own processes per 1000 successful "
-          "registrations;\n+redis+pg: the same plus Redis and PostgreSQL (all server-side CPU)")
-    tandem = rows[0]
-    for k in rows[1:]:
-        print(f"Tandem/{k['server']}: fresh x{tandem['fresh_rps'] / k['fresh_rps']:.2f}, "
-              f"refresh x{tandem['refresh_rps'] / k['refresh_rps']:.2f} (throughput, >1 is "
-              f"better); CPU per registration x"
-              f"{tandem['fresh_cpu_ms_per_1000'] / k['fresh_cpu_ms_per_1000']:.2f} fresh, x"
-              f"{tandem['refresh_cpu_ms_per_1000'] / k['refresh_cpu_ms_per_1000']:.2f} refresh"
-              f" (own processes), x{tandem['fresh_all_cpu_ms_per_1000'] / k['fresh_all_cpu_ms_per_1000']:.2f}"
-              f" / x{tandem['refresh_all_cpu_ms_per_1000'] / k['refresh_all_cpu_ms_per_1000']:.2f}"
-              " with Redis+PostgreSQL (<1 is cheaper)")
+        print(f"{r['server']:<22}{r['fresh_rps']:>8.0f}{r['refresh_rps']:>10.0f}"
+              f"{r['fresh_failed'] + r['refresh_failed']:>5}{r['retransmits']:>6}"
+              f"{r['fresh_p99_ms']:>6.0f}/{r['refresh_p99_ms']:<5.0f}"
+              f"{r['fresh_cpu_ms_per_1000']:>6.0f}/{r['refresh_cpu_ms_per_1000']:<5.0f}"
+              f"{r['fresh_all_cpu_ms_per_1000']:>6.0f}/{r['refresh_all_cpu_ms_per_1000']:<5.0f}"
+              f"{r.get('rss_growth_mb', 0):>8.0f}")
+    print("cpu/1k: CPU ms of the registrar's own processes per 1000 successful registrations; "
+          "all/1k: the same plus\nRedis and PostgreSQL; rss+MB: resident memory growth of the "
+          "registrar during the run")
+    for t in (r for r in rows if r["server"].startswith("tandemd")):
+        for k in (r for r in rows if r["server"].startswith("kamailio")):
+            print(f"{t['server']} / {k['server']}: throughput fresh x"
+                  f"{t['fresh_rps'] / k['fresh_rps']:.2f} refresh x"
+                  f"{t['refresh_rps'] / k['refresh_rps']:.2f} (>1 faster); CPU/registration own x"
+                  f"{t['fresh_cpu_ms_per_1000'] / k['fresh_cpu_ms_per_1000']:.2f}/"
+                  f"{t['refresh_cpu_ms_per_1000'] / k['refresh_cpu_ms_per_1000']:.2f}, all x"
+                  f"{t['fresh_all_cpu_ms_per_1000'] / k['fresh_all_cpu_ms_per_1000']:.2f}/"
+                  f"{t['refresh_all_cpu_ms_per_1000'] / k['refresh_all_cpu_ms_per_1000']:.2f}"
+                  " (<1 cheaper)")
 
 
 def main():
@@ -292,6 +309,9 @@ def main():
                          "as Kamailio here logs nothing per REGISTER)")
     ap.add_argument("--max-seconds", type=int, default=120, help="limit of each regload run")
     ap.add_argument("--time-limit", type=int, default=540, help="limit of the whole script")
+    ap.add_argument("--no-warm", dest="warm", action="store_false",
+                    help="measure tandemd once, cold, instead of cold and then warm (the warm "
+                         "pass waits 35 s so the cold pass's transactions are gone)")
     ap.add_argument("--json", help="also write the rows here")
     args = ap.parse_args()
     if not shutil.which("kamailio"):
@@ -304,6 +324,7 @@ def main():
     kams = []
     rows, problems = [], []
     try:
+        load0 = open("/proc/loadavg").read().strip()
         stack = Stack()
         regload = find_regload(stack.root)
         node = stack.node("bench", **{"log__level": args.tandem_log_level,
@@ -314,36 +335,48 @@ def main():
                              {"name": "Bench", "domain": DOMAIN})
         if status != 201:
             raise RuntimeError(f"tenant: {status} {tenant}")
-        stack.pg.psql(
-            "INSERT INTO users (tenant_id, extension, ha1) SELECT "
-            f"'{tenant['id']}', '{PREFIX}' || g, md5('{PREFIX}' || g || ':{DOMAIN}:{PASSWORD}') "
-            f"FROM generate_series(0, {args.users - 1}) g; ANALYZE users; ANALYZE tenants")
+        for prefix in (PREFIX, WARM_PREFIX):
+            stack.pg.psql(
+                "INSERT INTO users (tenant_id, extension, ha1) SELECT "
+                f"'{tenant['id']}', '{prefix}' || g, md5('{prefix}' || g || ':{DOMAIN}:{PASSWORD}') "
+                f"FROM generate_series(0, {args.users - 1}) g")
+        stack.pg.psql("ANALYZE users; ANALYZE tenants")
         prepare_kamailio_db(stack.pg)
         common = {"redis": stack.redis.proc.pid, "postgres": postmaster_pid(stack.pg)}
 
         meter = Meter({"tandemd": node.proc.pid, **common})
-        r = run_regload(regload, node.sip_port, args, meter, args.max_seconds + 30)
+        passes = [("tandemd (cold)", WARM_PREFIX), ("tandemd (warm)", PREFIX)] if args.warm \
+            else [("tandemd", PREFIX)]
+        for i, (name, prefix) in enumerate(passes):
+            if i:
+                time.sleep(TIMER_J + 3)
+            rss0 = rss_kb(node.proc.pid)
+            r = run_regload(regload, node.sip_port, args, meter, args.max_seconds + 30, prefix)
+            rows.append(summarize(name, r, ["tandemd"]))
+            rows[-1]["rss_growth_mb"] = (rss_kb(node.proc.pid) - rss0) / 1024
+            if r["stderr"].strip():
+                problems.append(f"{name} run, regload stderr:\n" + r["stderr"])
         zcard = int(stack.redis.cli("ZCARD", f"tandem:regidx:{DOMAIN}").split()[-1])
-        if zcard != args.users:
-            problems.append(f"Redis holds {zcard} bindings, expected {args.users}")
+        rows[-1]["redis_bindings"] = zcard
+        if zcard != args.users * len(passes):
+            problems.append(f"Redis holds {zcard} bindings, expected {args.users * len(passes)}")
         if not node.alive():
             problems.append("tandemd died during the run:\n" + node.log()[-3000:])
-        rows.append(summarize("tandemd", r, ["tandemd"]))
-        rows[-1]["redis_bindings"] = zcard
-        if r["stderr"].strip():
-            problems.append("tandemd run, regload stderr:\n" + r["stderr"])
 
         for children in [int(c) for c in args.kamailio_children.split(",") if c]:
             k = Kamailio(stack.root, stack.pg, children)
             kams.append(k)
             meter = Meter({"kamailio": k.proc.pid, **common})
+            rss0 = sum(rss_kb(p) for p in _tree(k.proc.pid))
             r = run_regload(regload, k.port, args, meter, args.max_seconds + 30)
             rows.append(summarize(f"kamailio children={children}", r, ["kamailio"]))
+            rows[-1]["rss_growth_mb"] = (sum(rss_kb(p) for p in _tree(k.proc.pid)) - rss0) / 1024
             if r["stderr"].strip():
                 problems.append(f"kamailio {children} run, regload stderr:\n" + r["stderr"])
             k.stop()
 
         print_table(rows, args.users, args.window)
+        print(f"load average before: {load0}, after: {open('/proc/loadavg').read().strip()}")
         print("rows: " + json.dumps(rows))
         if args.json:
             with open(args.json, "w") as f:

@@ -14,7 +14,9 @@
  * CSeq, so late duplicates of an answered request are counted as strays and ignored.
  *
  * Build: gcc -std=c11 -O2 -Wall -Wextra -Werror regload.c -o regload -lcrypto */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* recvmmsg, SO_RCVBUFFORCE */
+#endif
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>

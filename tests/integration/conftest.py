@@ -10,8 +10,8 @@ from harness import Stack
 def stack():
     s = Stack()
     yield s
-    logs = {n.name: n for n in s.nodes}
-    codes = s.close()
+    codes = s.stop_nodes()
     bad = {name: rc for name, rc in codes.items() if rc not in (0, None)}
-    assert not bad, f"nodes exited badly: {bad}\n" + "\n".join(
-        logs[name].log()[-4000:] for name in bad)
+    logs = "\n".join(n.log()[-6000:] for n in s.nodes if n.name in bad)
+    s.close()
+    assert not bad, f"nodes exited badly: {bad}\n{logs}"

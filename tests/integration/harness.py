@@ -239,8 +239,11 @@ class Stack:
             n.start()
         return n
 
+    def stop_nodes(self):
+        return {n.name: n.stop() for n in self.nodes}
+
     def close(self):
-        codes = {n.name: n.stop() for n in self.nodes}
+        codes = self.stop_nodes()
         self.redis.stop()
         self.pg.stop()
         if os.environ.get("TANDEM_KEEP_TMP") is None:

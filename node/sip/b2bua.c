@@ -1,0 +1,525 @@
+/* Call set-up: an INVITE from a registered user is authenticated (407), its callee's bindings
+ * are read from Redis and every contact is called in parallel with this node's media address
+ * in the SDP; the first 2xx wins, the other forks are cancelled, and the caller gets the answer
+ * with the node's media address. Failures come back as the best final response (RFC 3261 16.7). */
+#include "sip/call.h"
+
+#include "common/log.h"
+#include "media/media.h"
+#include "sip/auth.h"
+#include "sip/sdp_rewrite.h"
+#include "store/reg_store.h"
+#include "store/user_store.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <openssl/rand.h>
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_alloc.h>
+#include <sofia-sip/su_tagarg.h>
+
+#define MAX_FORKS 16
+
+struct fork {
+    struct fork *next;
+    struct call *call;
+    nta_outgoing_t *orq;
+    struct dlg_side side;
+    unsigned long invite_cseq;
+    int done, answered;
+};
+
+/* What set-up needs beyond the call itself; freed once the forks are out. */
+struct invite_ctx {
+    struct call *call;
+    sip_t const *sip;
+    struct sip_source src;
+    struct auth_credentials cr;
+};
+
+static long long wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void random_tag(char *out, size_t len)
+{
+    unsigned char r[8] = {0};
+    RAND_bytes(r, sizeof r);
+    snprintf(out, len, "%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5], r[6],
+             r[7]);
+}
+
+/* Answers A's INVITE with a failure and ends the call (set-up never got to a dialog). */
+static void fail(struct call *c, int status, const char *phrase, const char *why)
+{
+    if (c->irq) {
+        nta_incoming_treply(c->irq, status, phrase, TAG_END());
+        nta_incoming_destroy(c->irq);
+        c->irq = NULL;
+    }
+    call_end(c, why);
+}
+
+void b2bua_abandon(struct call *c, int status, const char *phrase)
+{
+    while (c->forks) {
+        struct fork *f = c->forks;
+        c->forks = f->next;
+        if (f->orq) {
+            if (!f->done)
+                nta_outgoing_cancel(f->orq);
+            nta_outgoing_destroy(f->orq);
+        }
+        free(f);
+    }
+    if (c->irq) {
+        nta_incoming_treply(c->irq, status, phrase, TAG_END());
+        nta_incoming_destroy(c->irq);
+        c->irq = NULL;
+    }
+}
+
+static void copy(char *dst, size_t len, const char *src)
+{
+    snprintf(dst, len, "%s", src ? src : "");
+}
+
+/* Route set from Record-Route: as received for a UAS, reversed for a UAC (RFC 3261 12.1). */
+static void route_set(su_home_t *home, sip_record_route_t const *rr, int reverse, char *out,
+                      size_t len)
+{
+    const char *items[32];
+    int n = 0;
+    for (; rr && n < 32; rr = rr->r_next)
+        items[n++] = sip_header_as_string(home, (sip_header_t const *)rr);
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        const char *item = items[reverse ? n - 1 - i : i];
+        if (!item)
+            continue;
+        size_t used = strlen(out);
+        snprintf(out + used, len - used, "%s%s", used ? ", " : "", item);
+    }
+}
+
+/* Called first by every set-up continuation: the lookup is over, and a CANCEL that came in
+ * meanwhile (already answered with 487) ends the call here. Returns 1 when it ended. */
+static int resumed(struct invite_ctx *x)
+{
+    struct call *c = x->call;
+    c->looking_up = 0;
+    if (!c->cancelled)
+        return 0;
+    call_end(c, "cancelled by caller");
+    free(x);
+    return 1;
+}
+
+/* ---- answers from the callee's contacts ---- */
+
+static void ack_fork(struct call *c, struct fork *f)
+{
+    nta_outgoing_t *ack =
+        dlg_send(c->calls, &f->side, sip_method_ack, "ACK", f->invite_cseq, NULL, NULL, NULL);
+    if (ack)
+        nta_outgoing_destroy(ack);
+}
+
+static void learn_dialog(struct fork *f, sip_t const *sip)
+{
+    su_home_t home[1] = {SU_HOME_INIT(home)};
+    char *to = sip_header_as_string(home, (sip_header_t const *)sip->sip_to);
+    copy(f->side.remote_hdr, sizeof f->side.remote_hdr, to);
+    if (sip->sip_contact)
+        copy(f->side.remote_target, sizeof f->side.remote_target,
+             url_as_string(home, sip->sip_contact->m_url));
+    route_set(home, sip->sip_record_route, 1, f->side.route, sizeof f->side.route);
+    su_home_deinit(home);
+}
+
+static void answer_a(struct call *c, int status, const char *phrase, const char *b_sdp,
+                     size_t b_len)
+{
+    char contact[256], *sdp = NULL;
+    calls_contact(c->calls, strstr(c->a.destination, "transport=tcp") ? "tcp" : "udp", contact,
+                  sizeof contact);
+    if (b_sdp && c->media) {
+        struct sdp_audio audio;
+        if (sdp_audio_find(b_sdp, b_len, &audio) == 0)
+            media_leg_set_remote(c->media, MEDIA_LEG_B, audio.ip, audio.port, audio.rtcp_port);
+        sdp = sdp_rewrite_audio(b_sdp, b_len, c->media_ip, c->a.media_port);
+    }
+    nta_incoming_treply(c->irq, status, phrase, SIPTAG_CONTACT_STR(contact),
+                        TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+                        TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
+    free(sdp);
+}
+
+static void won(struct call *c, struct fork *f, sip_t const *sip)
+{
+    f->answered = 1;
+    learn_dialog(f, sip);
+    ack_fork(c, f);
+    for (struct fork *o = c->forks; o; o = o->next)
+        if (o != f && !o->done && o->orq)
+            nta_outgoing_cancel(o->orq);
+    c->b = f->side;
+    const char *body = sip->sip_payload ? sip->sip_payload->pl_data : NULL;
+    size_t len = sip->sip_payload ? sip->sip_payload->pl_len : 0;
+    answer_a(c, SIP_200_OK, body, len);
+    nta_incoming_destroy(c->irq);
+    c->irq = NULL;
+    c->state = CALL_CONFIRMED;
+    c->answered_ms = wall_ms();
+    log_info(c->a.call_id, "call %s answered by %s", c->uuid, c->b.remote_target);
+    call_publish(c);
+}
+
+static void remember_failure(struct call *c, int status, const char *phrase)
+{
+    /* RFC 3261 16.7: a 6xx ends the search; otherwise the lowest class wins, 4xx before 5xx. */
+    int cls = status / 100, best = c->best_status / 100;
+    if (!c->best_status || cls == 6 || (best != 6 && cls < best)) {
+        c->best_status = status;
+        copy(c->best_phrase, sizeof c->best_phrase, phrase);
+    }
+}
+
+static int on_fork_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t const *sip)
+{
+    struct fork *f = (struct fork *)magic;
+    struct call *c = f->call;
+    int status = sip && sip->sip_status ? sip->sip_status->st_status : 408;
+    const char *phrase = sip && sip->sip_status ? sip->sip_status->st_phrase : "Request Timeout";
+
+    if (status < 200) {
+        if (c->state != CALL_EARLY || !c->irq)
+            return 0;
+        if (status == 183 && sip->sip_payload) {
+            answer_a(c, status, phrase, sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+        } else if (status == 180 && !c->ringing_sent) {
+            c->ringing_sent = 1;
+            answer_a(c, status, phrase, NULL, 0);
+        }
+        return 0;
+    }
+    if (status < 300) {
+        if (f->answered) { /* a retransmitted 2xx: our ACK was lost */
+            ack_fork(c, f);
+            return 0;
+        }
+        if (c->state != CALL_EARLY || !c->irq) {
+            /* Another contact answered first (or the caller gave up): take and end this one. */
+            f->done = 1;
+            learn_dialog(f, sip);
+            ack_fork(c, f);
+            nta_outgoing_t *bye =
+                dlg_send(c->calls, &f->side, sip_method_bye, "BYE", 0, NULL, NULL, NULL);
+            if (bye)
+                nta_outgoing_destroy(bye);
+            return 0;
+        }
+        f->done = 1;
+        c->pending--;
+        won(c, f, sip);
+        return 0;
+    }
+    if (!f->done) {
+        f->done = 1;
+        c->pending--;
+    }
+    nta_outgoing_destroy(orq);
+    f->orq = NULL;
+    if (c->state != CALL_EARLY)
+        return 0; /* a loser's 487 after the winner answered */
+    remember_failure(c, status, phrase);
+    if (c->pending == 0)
+        fail(c, c->best_status, c->best_phrase, "no contact answered");
+    return 0;
+}
+
+/* ---- calling the callee's contacts ---- */
+
+static int start_fork(struct call *c, json_t *binding, int n, const char *sdp, const char *display)
+{
+    const char *contact = json_string_value(json_object_get(binding, "contact"));
+    const char *received = json_string_value(json_object_get(binding, "received"));
+    const char *transport = json_string_value(json_object_get(binding, "transport"));
+    json_t *path = json_object_get(binding, "path");
+    if (!contact || !received || !transport)
+        return -1;
+    struct fork *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    f->call = c;
+    char tag[24];
+    random_tag(tag, sizeof tag);
+    snprintf(f->side.call_id, sizeof f->side.call_id, "%s-%d@tandem", c->uuid, n);
+    snprintf(f->side.local_hdr, sizeof f->side.local_hdr, "%s%s%s<sip:%s@%s>;tag=%s",
+             display ? "\"" : "", display ? display : "", display ? "\" " : "", c->caller,
+             c->domain, tag);
+    snprintf(f->side.remote_hdr, sizeof f->side.remote_hdr, "<sip:%s@%s>", c->callee, c->domain);
+    copy(f->side.remote_target, sizeof f->side.remote_target, contact);
+    /* The NAT-facing address the binding came from, or its Path (RFC 3327) when it has one. */
+    snprintf(f->side.destination, sizeof f->side.destination, "sip:%s;transport=%s", received,
+             transport);
+    size_t i;
+    json_t *hop;
+    json_array_foreach(path, i, hop)
+    {
+        size_t used = strlen(f->side.route);
+        snprintf(f->side.route + used, sizeof f->side.route - used, "%s%s", used ? ", " : "",
+                 json_string_value(hop));
+    }
+    f->side.media_port = c->b.media_port;
+    f->invite_cseq = f->side.local_cseq + 1;
+    f->orq = dlg_send(c->calls, &f->side, sip_method_invite, "INVITE", 0, sdp, on_fork_response,
+                      (nta_outgoing_magic_t *)f);
+    if (!f->orq) {
+        free(f);
+        return -1;
+    }
+    f->next = c->forks;
+    c->forks = f;
+    c->pending++;
+    return 0;
+}
+
+static void on_bindings(void *arg, json_t *bindings)
+{
+    struct invite_ctx *x = arg;
+    if (resumed(x))
+        return;
+    struct call *c = x->call;
+    const struct calls_deps *d = calls_deps(c->calls);
+    if (!bindings) {
+        fail(c, 503, "Location Service Unavailable", "registration store unavailable");
+    } else if (json_array_size(bindings) == 0) {
+        fail(c, SIP_480_TEMPORARILY_UNAVAILABLE, "callee not registered");
+    } else {
+        char err[256];
+        c->media = media_session_create(d->media, c->a.call_id, err, sizeof err);
+        struct sdp_audio offer;
+        char *sdp_b = NULL;
+        if (!c->media) {
+            log_warn(c->a.call_id, "call %s: no media session: %s", c->uuid, err);
+            fail(c, 503, "Media Capacity Exhausted", "no media session");
+        } else if (sdp_audio_find(c->offer, strlen(c->offer), &offer) != 0 ||
+                   !(sdp_b = sdp_rewrite_audio(c->offer, strlen(c->offer), c->media_ip,
+                                               media_leg_local_port(c->media, MEDIA_LEG_B)))) {
+            fail(c, SIP_488_NOT_ACCEPTABLE, "offer without a usable audio stream");
+        } else {
+            c->a.media_port = media_leg_local_port(c->media, MEDIA_LEG_A);
+            c->b.media_port = media_leg_local_port(c->media, MEDIA_LEG_B);
+            media_leg_set_remote(c->media, MEDIA_LEG_A, offer.ip, offer.port, offer.rtcp_port);
+            const char *display = x->sip->sip_from->a_display;
+            char quoted[128] = "";
+            if (display) { /* a_display may carry its own quotes */
+                copy(quoted, sizeof quoted, display);
+                char *p = quoted;
+                for (char *q = quoted; *q; q++)
+                    if (*q != '"')
+                        *p++ = *q;
+                *p = '\0';
+            }
+            size_t i;
+            json_t *b;
+            int started = 0;
+            json_array_foreach(bindings, i, b)
+            {
+                if (started < MAX_FORKS &&
+                    start_fork(c, b, (int)i, sdp_b, quoted[0] ? quoted : NULL) == 0)
+                    started++;
+            }
+            if (!started)
+                fail(c, SIP_480_TEMPORARILY_UNAVAILABLE, "no contact could be called");
+            else
+                log_info(c->a.call_id, "call %s %s@%s -> %s: ringing %d contact(s)", c->uuid,
+                         c->caller, c->domain, c->callee, started);
+        }
+        free(sdp_b);
+    }
+    free(x);
+}
+
+static void on_callee(void *arg, const struct user_info *u)
+{
+    struct invite_ctx *x = arg;
+    if (resumed(x))
+        return;
+    struct call *c = x->call;
+    if (!u) {
+        fail(c, 503, "Directory Unavailable", "directory unavailable");
+    } else if (!u->found || !u->enabled) {
+        fail(c, SIP_404_NOT_FOUND, "no such extension");
+    } else if (reg_store_lookup(calls_deps(c->calls)->regs, c->domain, c->callee, on_bindings, x) ==
+               0) {
+        c->looking_up = 1;
+        return;
+    } else {
+        fail(c, 503, "Location Service Unavailable", "registration store unavailable");
+    }
+    free(x);
+}
+
+static void challenge(struct invite_ctx *x, int stale)
+{
+    struct call *c = x->call;
+    char header[512];
+    if (auth_challenge(calls_deps(c->calls)->cfg->auth_nonce_secret, c->domain, stale, header,
+                       sizeof header) != 0) {
+        fail(c, SIP_500_INTERNAL_SERVER_ERROR, "no nonce");
+        return;
+    }
+    nta_incoming_treply(c->irq, SIP_407_PROXY_AUTH_REQUIRED, SIPTAG_PROXY_AUTHENTICATE_STR(header),
+                        TAG_END());
+    nta_incoming_destroy(c->irq);
+    c->irq = NULL;
+    call_end(c, "challenged");
+}
+
+static void on_caller(void *arg, const struct user_info *u)
+{
+    struct invite_ctx *x = arg;
+    if (resumed(x))
+        return;
+    struct call *c = x->call;
+    const struct calls_deps *d = calls_deps(c->calls);
+    if (!u) {
+        fail(c, 503, "Directory Unavailable", "directory unavailable");
+    } else if (!u->found || !auth_verify(&x->cr, u->ha1, "INVITE")) {
+        auth_log_failure(d->rl, d->status, d->cfg, &x->src, c->a.call_id, c->caller, c->domain,
+                         u->found ? "wrong-password" : "unknown-user");
+        challenge(x, 0);
+    } else if (!u->enabled) {
+        fail(c, SIP_403_FORBIDDEN, "caller disabled");
+    } else {
+        c->looking_up = 1;
+        user_store_lookup(d->users, c->domain, c->callee, on_callee, x);
+        return;
+    }
+    free(x);
+}
+
+static void lowercase(char *s)
+{
+    for (; *s; s++)
+        *s = (char)tolower((unsigned char)*s);
+}
+
+static int on_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq, sip_t const *sip)
+{
+    (void)irq;
+    struct call *c = (struct call *)magic;
+    if (!sip || !sip->sip_request || sip->sip_request->rq_method != sip_method_cancel)
+        return 0; /* the ACK of a failure response: nothing to do */
+    if (c->state != CALL_EARLY || !c->irq)
+        return 0;
+    if (!c->looking_up) {
+        fail(c, SIP_487_REQUEST_CANCELLED, "cancelled by caller");
+        return 0;
+    }
+    /* A lookup still holds the call: answer now, end the call when the lookup returns. */
+    nta_incoming_treply(c->irq, SIP_487_REQUEST_CANCELLED, TAG_END());
+    nta_incoming_destroy(c->irq);
+    c->irq = NULL;
+    c->cancelled = 1;
+    return 0;
+}
+
+void calls_invite(struct calls *cs, nta_incoming_t *irq, sip_t const *sip,
+                  const struct sip_source *src)
+{
+    const struct calls_deps *d = calls_deps(cs);
+    struct call *c = call_new(cs);
+    struct invite_ctx *x = c ? calloc(1, sizeof *x) : NULL;
+    if (!x) {
+        if (c)
+            call_end(c, "out of memory");
+        nta_incoming_treply(irq, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
+        nta_incoming_destroy(irq);
+        return;
+    }
+    x->call = c;
+    x->sip = sip;
+    x->src = *src;
+    c->irq = irq;
+    nta_incoming_bind(irq, on_cancel, (nta_incoming_magic_t *)c);
+    nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+
+    const url_t *from = sip->sip_from ? sip->sip_from->a_url : NULL;
+    const url_t *ruri = sip->sip_request->rq_url;
+    if (!from || !from->url_user || !from->url_host || !ruri->url_user || !sip->sip_contact ||
+        !sip->sip_call_id || !sip->sip_cseq || strlen(from->url_host) >= sizeof c->domain ||
+        strlen(from->url_user) >= sizeof c->caller || strlen(ruri->url_user) >= sizeof c->callee) {
+        free(x);
+        fail(c, 400, "Bad Request Addresses", "bad request");
+        return;
+    }
+    copy(c->domain, sizeof c->domain, from->url_host);
+    lowercase(c->domain);
+    copy(c->caller, sizeof c->caller, from->url_user);
+    copy(c->callee, sizeof c->callee, ruri->url_user);
+    copy(c->media_ip, sizeof c->media_ip, d->cfg->media_address);
+
+    su_home_t home[1] = {SU_HOME_INIT(home)};
+    struct dlg_side *a = &c->a;
+    copy(a->call_id, sizeof a->call_id, sip->sip_call_id->i_id);
+    copy(a->remote_hdr, sizeof a->remote_hdr,
+         sip_header_as_string(home, (sip_header_t const *)sip->sip_from));
+    snprintf(a->local_hdr, sizeof a->local_hdr, "%s;tag=%s",
+             sip_header_as_string(home, (sip_header_t const *)sip->sip_to),
+             nta_incoming_tag(irq, NULL));
+    copy(a->remote_target, sizeof a->remote_target, url_as_string(home, sip->sip_contact->m_url));
+    route_set(home, sip->sip_record_route, 0, a->route, sizeof a->route);
+    snprintf(a->destination, sizeof a->destination, "sip:%s;transport=%s", src->received,
+             src->transport);
+    a->remote_cseq = sip->sip_cseq->cs_seq;
+    su_home_deinit(home);
+
+    if (!sip->sip_payload || !sip->sip_payload->pl_len) {
+        free(x);
+        fail(c, SIP_488_NOT_ACCEPTABLE, "no SDP offer (late offer is not supported yet)");
+        return;
+    }
+    c->offer = strndup(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+
+    switch (auth_parse(sip->sip_proxy_authorization, c->domain, d->cfg->auth_nonce_secret,
+                       d->cfg->auth_nonce_lifetime, &x->cr)) {
+    case AUTH_NONE:
+        challenge(x, 0);
+        free(x);
+        return;
+    case AUTH_STALE:
+        challenge(x, 1);
+        free(x);
+        return;
+    case AUTH_MALFORMED:
+    case AUTH_FORGED:
+        auth_log_failure(d->rl, d->status, d->cfg, src, c->a.call_id, c->caller, c->domain,
+                         "bad-credentials");
+        challenge(x, 0);
+        free(x);
+        return;
+    case AUTH_PARSED:
+        break;
+    }
+    if (strcmp(x->cr.username, c->caller) != 0) {
+        auth_log_failure(d->rl, d->status, d->cfg, src, c->a.call_id, x->cr.username, c->domain,
+                         "username-mismatch");
+        free(x);
+        fail(c, SIP_403_FORBIDDEN, "caller identity mismatch");
+        return;
+    }
+    c->looking_up = 1;
+    user_store_lookup(d->users, c->domain, c->caller, on_caller, x);
+}

@@ -1,0 +1,106 @@
+/* A call as the B2BUA holds it: two dialogs (A toward the caller, B toward the callee) and the
+ * media session between them. Shared by b2bua.c (set-up), dialog.c (in-dialog requests) and
+ * calls.c (the node's table of calls, persistence in Redis, clean-up). */
+#ifndef TANDEM_CALL_H
+#define TANDEM_CALL_H
+
+#include <jansson.h>
+#include <sofia-sip/nta.h>
+#include <sofia-sip/sip.h>
+
+#include "common/config.h"
+#include "common/node_status.h"
+#include "sip/sip_server.h"
+
+struct calls;
+struct fork;
+struct media_engine;
+struct media_session;
+struct user_store;
+struct reg_store;
+struct call_store;
+
+/* One dialog, from our side: enough to send any in-dialog request on it from any node. */
+struct dlg_side {
+    char call_id[256];
+    char local_hdr[640];  /* our From value when we send on this dialog (with our tag) */
+    char remote_hdr[640]; /* our To value (the peer, with its tag once known) */
+    char remote_target[512];
+    char route[1024];      /* Route values in sending order, comma-separated; empty for none */
+    char destination[160]; /* next hop: "sip:ip:port;transport=x" (the NAT-facing address) */
+    unsigned long local_cseq, remote_cseq;
+    int media_port; /* this node's RTP port facing the peer */
+};
+
+enum call_state { CALL_EARLY, CALL_CONFIRMED, CALL_ENDED };
+
+struct call {
+    char uuid[40];
+    char domain[256], caller[128], callee[128];
+    char node[64]; /* the node that holds the media */
+    char media_ip[64];
+    enum call_state state;
+    long long created_ms, answered_ms;
+    struct dlg_side a, b;
+
+    /* Runtime state on the node that set the call up (absent in records read from Redis). */
+    struct calls *calls;
+    nta_incoming_t *irq; /* A's INVITE until its final response */
+    struct fork *forks;
+    int pending; /* forks without a final response */
+    int best_status;
+    char best_phrase[64];
+    struct media_session *media;
+    char *offer; /* A's SDP */
+    int ringing_sent;
+    int looking_up; /* a store lookup holds the call: a CANCEL must not free it */
+    int cancelled;
+};
+
+struct calls_deps {
+    nta_agent_t *agent;
+    su_root_t *root;
+    const struct tandem_config *cfg;
+    struct node_status *status;
+    struct user_store *users;
+    struct reg_store *regs;
+    struct call_store *store;
+    struct media_engine *media;
+    struct ratelimit *rl;
+};
+
+struct calls *calls_create(const struct calls_deps *deps);
+void calls_destroy(struct calls *cs);
+
+/* An INVITE without a To tag: a new call (b2bua.c). Takes ownership of irq. */
+void calls_invite(struct calls *cs, nta_incoming_t *irq, sip_t const *sip,
+                  const struct sip_source *src);
+
+/* A request with a To tag: in-dialog (dialog.c). Takes ownership of irq. */
+void calls_in_dialog(struct calls *cs, nta_incoming_t *irq, sip_t const *sip,
+                     const struct sip_source *src);
+
+/* ---- shared by the call modules (calls.c) ---- */
+const struct calls_deps *calls_deps(const struct calls *cs);
+struct call *call_new(struct calls *cs);
+/* Adds the call to the node's table under both Call-IDs and writes its record to Redis. */
+void call_publish(struct call *c);
+/* The call is over: media released, record deleted, memory freed. */
+void call_end(struct call *c, const char *why);
+struct call *calls_find_local(struct calls *cs, const char *call_id);
+json_t *call_to_json(const struct call *c);
+int call_from_json(struct call *c, json_t *j);
+/* Our Contact URI for a dialog whose next hop uses this transport. */
+void calls_contact(const struct calls *cs, const char *transport, char *out, size_t len);
+
+/* b2bua.c: cancels and frees the call's outstanding forks and answers A's INVITE if it is
+ * still open (with status), before the call's memory goes. */
+void b2bua_abandon(struct call *c, int status, const char *phrase);
+
+/* Sends a request on one side of a dialog (BYE, ACK, re-INVITE...); bumps local_cseq except
+ * for ACK. body may be NULL. cb may be NULL for fire-and-forget. */
+nta_outgoing_t *dlg_send(struct calls *cs, struct dlg_side *side, sip_method_t method,
+                         const char *name, unsigned long cseq_for_ack, const char *sdp,
+                         nta_response_f *cb, nta_outgoing_magic_t *magic);
+
+#endif

@@ -1,0 +1,317 @@
+/* The node's table of calls (by Call-ID of either leg), their records in Redis, and the one
+ * routine that sends a request on a dialog from its stored state. A reaper notices calls of ours
+ * that another node ended (a BYE can reach any node) and releases their media here. */
+#include "sip/call.h"
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/strmap.h"
+#include "media/media.h"
+#include "store/call_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <openssl/rand.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/su_alloc.h>
+#include <sofia-sip/su_tagarg.h>
+
+#define RECORD_TTL (24 * 3600)
+#define REAP_MS 2000
+
+struct calls {
+    struct calls_deps deps;
+    struct strmap *by_call_id; /* both legs' Call-IDs -> struct call (owned once, via uuid map) */
+    struct strmap *by_uuid;
+    su_timer_t *reaper;
+};
+
+static long long wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+const struct calls_deps *calls_deps(const struct calls *cs)
+{
+    return &cs->deps;
+}
+
+struct call *call_new(struct calls *cs)
+{
+    struct call *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    unsigned char r[16];
+    if (RAND_bytes(r, sizeof r) != 1) {
+        free(c);
+        return NULL;
+    }
+    r[6] = (r[6] & 0x0f) | 0x40; /* version 4 */
+    r[8] = (r[8] & 0x3f) | 0x80;
+    snprintf(c->uuid, sizeof c->uuid,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
+             r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
+             r[15]);
+    c->calls = cs;
+    c->created_ms = wall_ms();
+    c->a.local_cseq = 100;
+    c->b.local_cseq = 0;
+    snprintf(c->node, sizeof c->node, "%s", cs->deps.cfg->node_id);
+    /* In the table from the start, so shutdown frees calls still being set up. */
+    if (strmap_put(cs->by_uuid, c->uuid, c, NULL) != 0) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void calls_contact(const struct calls *cs, const char *transport, char *out, size_t len)
+{
+    const struct tandem_config *cfg = cs->deps.cfg;
+    const char *fmt =
+        strchr(cfg->sip_address, ':') ? "<sip:tandem@[%s]:%d%s%s>" : "<sip:tandem@%s:%d%s%s>";
+    int tcp = transport && !strcmp(transport, "tcp");
+    snprintf(out, len, fmt, cfg->sip_address, cfg->sip_port, tcp ? ";transport=" : "",
+             tcp ? "tcp" : "");
+}
+
+/* ---- records ---- */
+
+static json_t *side_to_json(const struct dlg_side *s)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:i}", "call_id", s->call_id,
+                     "local", s->local_hdr, "remote", s->remote_hdr, "target", s->remote_target,
+                     "route", s->route, "destination", s->destination, "local_cseq",
+                     (json_int_t)s->local_cseq, "remote_cseq", (json_int_t)s->remote_cseq,
+                     "media_port", s->media_port);
+}
+
+json_t *call_to_json(const struct call *c)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o}", "uuid", c->uuid,
+                     "domain", c->domain, "caller", c->caller, "callee", c->callee, "node", c->node,
+                     "media_ip", c->media_ip, "state",
+                     c->state == CALL_CONFIRMED ? "confirmed" : "early", "created_ms",
+                     (json_int_t)c->created_ms, "answered_ms", (json_int_t)c->answered_ms, "a",
+                     side_to_json(&c->a), "b", side_to_json(&c->b));
+}
+
+static int copy_str(json_t *o, const char *key, char *dst, size_t len)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    if (!v || strlen(v) >= len)
+        return -1;
+    strcpy(dst, v);
+    return 0;
+}
+
+static int side_from_json(struct dlg_side *s, json_t *o)
+{
+    if (!json_is_object(o) || copy_str(o, "call_id", s->call_id, sizeof s->call_id) ||
+        copy_str(o, "local", s->local_hdr, sizeof s->local_hdr) ||
+        copy_str(o, "remote", s->remote_hdr, sizeof s->remote_hdr) ||
+        copy_str(o, "target", s->remote_target, sizeof s->remote_target) ||
+        copy_str(o, "route", s->route, sizeof s->route) ||
+        copy_str(o, "destination", s->destination, sizeof s->destination))
+        return -1;
+    s->local_cseq = (unsigned long)json_integer_value(json_object_get(o, "local_cseq"));
+    s->remote_cseq = (unsigned long)json_integer_value(json_object_get(o, "remote_cseq"));
+    s->media_port = (int)json_integer_value(json_object_get(o, "media_port"));
+    return 0;
+}
+
+int call_from_json(struct call *c, json_t *j)
+{
+    const char *state = json_string_value(json_object_get(j, "state"));
+    if (copy_str(j, "uuid", c->uuid, sizeof c->uuid) ||
+        copy_str(j, "domain", c->domain, sizeof c->domain) ||
+        copy_str(j, "caller", c->caller, sizeof c->caller) ||
+        copy_str(j, "callee", c->callee, sizeof c->callee) ||
+        copy_str(j, "node", c->node, sizeof c->node) ||
+        copy_str(j, "media_ip", c->media_ip, sizeof c->media_ip) || !state ||
+        side_from_json(&c->a, json_object_get(j, "a")) ||
+        side_from_json(&c->b, json_object_get(j, "b")))
+        return -1;
+    c->state = strcmp(state, "confirmed") == 0 ? CALL_CONFIRMED : CALL_EARLY;
+    c->created_ms = json_integer_value(json_object_get(j, "created_ms"));
+    c->answered_ms = json_integer_value(json_object_get(j, "answered_ms"));
+    return 0;
+}
+
+void call_publish(struct call *c)
+{
+    struct calls *cs = c->calls;
+    if (!strmap_get(cs->by_uuid, c->uuid))
+        strmap_put(cs->by_uuid, c->uuid, c, NULL);
+    if (c->a.call_id[0])
+        strmap_put(cs->by_call_id, c->a.call_id, c, NULL);
+    if (c->b.call_id[0])
+        strmap_put(cs->by_call_id, c->b.call_id, c, NULL);
+    json_t *j = call_to_json(c);
+    if (!j ||
+        call_store_save(cs->deps.store, c->uuid, c->a.call_id, c->b.call_id, j, RECORD_TTL) != 0)
+        log_warn(c->a.call_id, "call %s: record not written (Redis unavailable)", c->uuid);
+    json_decref(j);
+}
+
+static void release(struct call *c)
+{
+    struct calls *cs = c->calls;
+    b2bua_abandon(c, 500, "Call Released");
+    if (cs) {
+        if (strmap_get(cs->by_uuid, c->uuid) == c)
+            strmap_remove(cs->by_uuid, c->uuid);
+        if (c->a.call_id[0] && strmap_get(cs->by_call_id, c->a.call_id) == c)
+            strmap_remove(cs->by_call_id, c->a.call_id);
+        if (c->b.call_id[0] && strmap_get(cs->by_call_id, c->b.call_id) == c)
+            strmap_remove(cs->by_call_id, c->b.call_id);
+    }
+    media_session_destroy(c->media);
+    c->media = NULL;
+    free(c->offer);
+    free(c);
+}
+
+void call_end(struct call *c, const char *why)
+{
+    struct calls *cs = c->calls;
+    long long now = wall_ms();
+    log_info(c->a.call_id[0] ? c->a.call_id : NULL,
+             "call %s %s@%s -> %s ended (%s) after %lld ms, answered %lld ms", c->uuid, c->caller,
+             c->domain, c->callee, why, now - c->created_ms,
+             c->answered_ms ? now - c->answered_ms : 0);
+    if (cs && c->state != CALL_EARLY)
+        call_store_delete(cs->deps.store, c->uuid, c->a.call_id, c->b.call_id);
+    c->state = CALL_ENDED;
+    release(c);
+}
+
+struct call *calls_find_local(struct calls *cs, const char *call_id)
+{
+    return strmap_get(cs->by_call_id, call_id);
+}
+
+/* ---- sending on a dialog ---- */
+
+nta_outgoing_t *dlg_send(struct calls *cs, struct dlg_side *side, sip_method_t method,
+                         const char *name, unsigned long cseq_for_ack, const char *sdp,
+                         nta_response_f *cb, nta_outgoing_magic_t *magic)
+{
+    msg_t *msg = nta_msg_create(cs->deps.agent, 0);
+    if (!msg)
+        return NULL;
+    su_home_t *home = msg_home(msg);
+    sip_t *sip = sip_object(msg);
+    unsigned long cseq = method == sip_method_ack ? cseq_for_ack : ++side->local_cseq;
+    char contact[256];
+    calls_contact(cs, strstr(side->destination, "transport=tcp") ? "tcp" : "udp", contact,
+                  sizeof contact);
+    if (sip_add_tl(msg, sip,
+                   SIPTAG_REQUEST(sip_request_create(home, method, name,
+                                                     (url_string_t *)side->remote_target, NULL)),
+                   TAG_IF(side->route[0], SIPTAG_ROUTE_STR(side->route)),
+                   SIPTAG_FROM_STR(side->local_hdr), SIPTAG_TO_STR(side->remote_hdr),
+                   SIPTAG_CALL_ID_STR(side->call_id),
+                   SIPTAG_CSEQ(sip_cseq_create(home, (uint32_t)cseq, method, name)),
+                   SIPTAG_MAX_FORWARDS_STR("70"),
+                   TAG_IF(method == sip_method_invite, SIPTAG_CONTACT_STR(contact)),
+                   TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+                   TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END()) < 0 ||
+        !sip->sip_request) {
+        msg_destroy(msg);
+        return NULL;
+    }
+    return nta_outgoing_mcreate(cs->deps.agent, cb, magic, URL_STRING_MAKE(side->destination), msg,
+                                TAG_END());
+}
+
+/* ---- the table ---- */
+
+struct reap_check {
+    struct calls *cs;
+    char uuid[40];
+};
+
+static void on_exists(void *arg, json_t *record, int store_down)
+{
+    struct reap_check *r = arg;
+    struct call *c = strmap_get(r->cs->by_uuid, r->uuid);
+    if (c && c->state == CALL_CONFIRMED && !record && !store_down) {
+        log_info(c->a.call_id, "call %s was ended through another node; releasing its media",
+                 c->uuid);
+        c->state = CALL_ENDED;
+        release(c);
+    }
+    free(r);
+}
+
+static int schedule_check(const char *key, void *value, void *arg)
+{
+    (void)key;
+    struct call *c = value;
+    struct calls *cs = arg;
+    if (c->state != CALL_CONFIRMED)
+        return 0;
+    struct reap_check *r = malloc(sizeof *r);
+    if (!r)
+        return 0;
+    r->cs = cs;
+    memcpy(r->uuid, c->uuid, sizeof r->uuid);
+    if (call_store_find(cs->deps.store, c->a.call_id, on_exists, r) != 0)
+        free(r);
+    return 0;
+}
+
+static void reap(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)m;
+    (void)t;
+    struct calls *cs = (struct calls *)arg;
+    strmap_sweep(cs->by_uuid, schedule_check, cs);
+}
+
+struct calls *calls_create(const struct calls_deps *deps)
+{
+    struct calls *cs = calloc(1, sizeof *cs);
+    if (!cs)
+        return NULL;
+    cs->deps = *deps;
+    cs->by_call_id = strmap_create();
+    cs->by_uuid = strmap_create();
+    cs->reaper = su_timer_create(su_root_task(deps->root), REAP_MS);
+    if (!cs->by_call_id || !cs->by_uuid || !cs->reaper) {
+        calls_destroy(cs);
+        return NULL;
+    }
+    su_timer_set_for_ever(cs->reaper, reap, (su_timer_arg_t *)cs);
+    return cs;
+}
+
+static int drop_call(const char *key, void *value, void *arg)
+{
+    (void)key;
+    (void)arg;
+    struct call *c = value;
+    c->calls = NULL; /* the tables are going away with us */
+    release(c);
+    return 1;
+}
+
+void calls_destroy(struct calls *cs)
+{
+    if (!cs)
+        return;
+    if (cs->reaper)
+        su_timer_destroy(cs->reaper);
+    strmap_destroy(cs->by_call_id, NULL);
+    cs->by_call_id = NULL;
+    if (cs->by_uuid)
+        strmap_sweep(cs->by_uuid, drop_call, NULL);
+    strmap_destroy(cs->by_uuid, NULL);
+    free(cs);
+}

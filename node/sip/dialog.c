@@ -1,0 +1,244 @@
+/* Requests inside a call's dialogs. The call is found in this node's table or, when another
+ * node set it up, read from Redis: either way the request is handled here, which is what makes
+ * the nodes interchangeable (DESIGN 3.1). BYE ends both dialogs; re-INVITE, UPDATE and INFO are
+ * relayed to the other party with the node's media address kept in any SDP. */
+#include "sip/call.h"
+
+#include "common/log.h"
+#include "media/media.h"
+#include "sip/sdp_rewrite.h"
+#include "store/call_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_tagarg.h>
+
+/* A request relayed to the other party, waiting for its answer. */
+struct relay {
+    struct calls *cs;
+    nta_incoming_t *irq;
+    struct dlg_side *from, *to; /* point into call */
+    struct call *call;
+    int remote; /* the call was read from Redis and is freed when the relay ends */
+    sip_method_t method;
+    unsigned long cseq;
+};
+
+struct lookup {
+    struct calls *cs;
+    nta_incoming_t *irq;
+    sip_t const *sip;
+};
+
+static void reply(nta_incoming_t *irq, int status, const char *phrase)
+{
+    nta_incoming_treply(irq, status, phrase, TAG_END());
+    nta_incoming_destroy(irq);
+}
+
+static void save(struct call *c, int remote)
+{
+    if (!remote) {
+        call_publish(c);
+        return;
+    }
+    json_t *j = call_to_json(c);
+    if (j)
+        call_store_save(calls_deps(c->calls)->store, c->uuid, c->a.call_id, c->b.call_id, j,
+                        24 * 3600);
+    json_decref(j);
+}
+
+static void forget_remote(struct call *c)
+{
+    free(c->offer);
+    free(c);
+}
+
+/* SDP crossing the node is rewritten so the receiving party keeps sending to this node. */
+static char *anchor_sdp(struct call *c, const struct dlg_side *toward, const struct dlg_side *from,
+                        sip_t const *sip)
+{
+    if (!sip->sip_payload || !sip->sip_content_type || !sip->sip_content_type->c_type ||
+        strcmp(sip->sip_content_type->c_type, "application/sdp") != 0)
+        return NULL;
+    const char *body = sip->sip_payload->pl_data;
+    size_t len = sip->sip_payload->pl_len;
+    struct sdp_audio audio;
+    /* The sender may have moved its media (hold, new address): follow it on our side. */
+    if (c->media && sdp_audio_find(body, len, &audio) == 0)
+        media_leg_set_remote(c->media, from == &c->a ? MEDIA_LEG_A : MEDIA_LEG_B, audio.ip,
+                             audio.port, audio.rtcp_port);
+    return sdp_rewrite_audio(body, len, c->media_ip, toward->media_port);
+}
+
+static int on_relayed(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t const *sip)
+{
+    struct relay *r = (struct relay *)magic;
+    int status = sip && sip->sip_status ? sip->sip_status->st_status : 408;
+    const char *phrase = sip && sip->sip_status ? sip->sip_status->st_phrase : "Request Timeout";
+    if (status < 200)
+        return 0;
+    struct call *c = r->call;
+    char *sdp = sip ? anchor_sdp(c, r->from, r->to, sip) : NULL;
+    if (r->method == sip_method_invite && status < 300) {
+        nta_outgoing_t *ack =
+            dlg_send(r->cs, r->to, sip_method_ack, "ACK", r->cseq, NULL, NULL, NULL);
+        if (ack)
+            nta_outgoing_destroy(ack);
+    }
+    char contact[256];
+    calls_contact(r->cs, strstr(r->from->destination, "transport=tcp") ? "tcp" : "udp", contact,
+                  sizeof contact);
+    nta_incoming_treply(r->irq, status, phrase,
+                        TAG_IF(r->method == sip_method_invite, SIPTAG_CONTACT_STR(contact)),
+                        TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+                        TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
+    nta_incoming_destroy(r->irq);
+    free(sdp);
+    nta_outgoing_destroy(orq);
+    save(c, r->remote);
+    if (r->remote)
+        forget_remote(c);
+    free(r);
+    return 0;
+}
+
+static void relay(struct calls *cs, struct call *c, int remote, struct dlg_side *from,
+                  struct dlg_side *to, nta_incoming_t *irq, sip_t const *sip)
+{
+    struct relay *r = calloc(1, sizeof *r);
+    if (!r) {
+        reply(irq, SIP_500_INTERNAL_SERVER_ERROR);
+        if (remote)
+            forget_remote(c);
+        return;
+    }
+    r->cs = cs;
+    r->irq = irq;
+    r->from = from;
+    r->to = to;
+    r->call = c;
+    r->remote = remote;
+    r->method = sip->sip_request->rq_method;
+    char *sdp = anchor_sdp(c, to, from, sip);
+    const char *body = sdp ? sdp : sip->sip_payload ? sip->sip_payload->pl_data : NULL;
+    r->cseq = to->local_cseq + 1;
+    nta_outgoing_t *orq = dlg_send(cs, to, r->method, sip->sip_request->rq_method_name, 0, body,
+                                   on_relayed, (nta_outgoing_magic_t *)r);
+    free(sdp);
+    if (!orq) {
+        reply(irq, SIP_500_INTERNAL_SERVER_ERROR);
+        if (remote)
+            forget_remote(c);
+        free(r);
+    }
+}
+
+static void handle(struct calls *cs, struct call *c, int remote, nta_incoming_t *irq,
+                   sip_t const *sip)
+{
+    int from_a = strcmp(sip->sip_call_id->i_id, c->a.call_id) == 0;
+    struct dlg_side *from = from_a ? &c->a : &c->b, *to = from_a ? &c->b : &c->a;
+    sip_method_t method = sip->sip_request->rq_method;
+    if (method == sip_method_ack) {
+        nta_incoming_destroy(irq);
+        if (remote)
+            forget_remote(c);
+        return;
+    }
+    if (sip->sip_cseq->cs_seq <= from->remote_cseq) {
+        reply(irq, 500, "CSeq Out Of Order");
+        if (remote)
+            forget_remote(c);
+        return;
+    }
+    from->remote_cseq = sip->sip_cseq->cs_seq;
+    switch (method) {
+    case sip_method_bye: {
+        reply(irq, SIP_200_OK);
+        nta_outgoing_t *bye = dlg_send(cs, to, sip_method_bye, "BYE", 0, NULL, NULL, NULL);
+        if (bye)
+            nta_outgoing_destroy(bye);
+        if (!remote) {
+            call_end(c, from_a ? "BYE from caller" : "BYE from callee");
+        } else {
+            log_info(sip->sip_call_id->i_id, "call %s (media on %s) ended here by BYE from %s",
+                     c->uuid, c->node, from_a ? "caller" : "callee");
+            call_store_delete(calls_deps(cs)->store, c->uuid, c->a.call_id, c->b.call_id);
+            forget_remote(c);
+        }
+        return;
+    }
+    case sip_method_invite:
+    case sip_method_update:
+    case sip_method_info:
+        relay(cs, c, remote, from, to, irq, sip);
+        return;
+    default:
+        reply(irq, SIP_501_NOT_IMPLEMENTED);
+        if (remote)
+            forget_remote(c);
+        return;
+    }
+}
+
+static void on_found(void *arg, json_t *record, int store_down)
+{
+    struct lookup *l = arg;
+    struct call *c = record ? calloc(1, sizeof *c) : NULL;
+    if (c && call_from_json(c, record) == 0) {
+        c->calls = l->cs;
+        handle(l->cs, c, 1, l->irq, l->sip);
+    } else {
+        free(c);
+        if (l->sip->sip_request->rq_method == sip_method_ack)
+            nta_incoming_destroy(l->irq);
+        else if (store_down)
+            reply(l->irq, 503, "Dialog Store Unavailable");
+        else
+            reply(l->irq, SIP_481_NO_TRANSACTION);
+    }
+    free(l);
+}
+
+void calls_in_dialog(struct calls *cs, nta_incoming_t *irq, sip_t const *sip,
+                     const struct sip_source *src)
+{
+    (void)src;
+    if (!sip->sip_call_id || !sip->sip_cseq) {
+        reply(irq, 400, "Missing Mandatory Header");
+        return;
+    }
+    struct call *c = calls_find_local(cs, sip->sip_call_id->i_id);
+    if (c && c->state == CALL_CONFIRMED) {
+        handle(cs, c, 0, irq, sip);
+        return;
+    }
+    if (c) { /* still being set up: nothing in-dialog is valid yet but a stray ACK */
+        if (sip->sip_request->rq_method == sip_method_ack)
+            nta_incoming_destroy(irq);
+        else
+            reply(irq, SIP_481_NO_TRANSACTION);
+        return;
+    }
+    struct lookup *l = malloc(sizeof *l);
+    if (!l) {
+        reply(irq, SIP_500_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    l->cs = cs;
+    l->irq = irq;
+    l->sip = sip;
+    if (call_store_find(calls_deps(cs)->store, sip->sip_call_id->i_id, on_found, l) != 0) {
+        free(l);
+        if (sip->sip_request->rq_method == sip_method_ack)
+            nta_incoming_destroy(irq);
+        else
+            reply(irq, 503, "Dialog Store Unavailable");
+    }
+}

@@ -1,0 +1,110 @@
+/* Keys: tandem:call:<uuid> (JSON record) and tandem:dlg:<call-id> (the uuid), see schema/redis.md.
+ * Writes are pipelined without waiting: the signalling loop goes on and the next write or the
+ * call's end supersedes a lost one. */
+#include "store/call_store.h"
+
+#include "common/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const char call_find_lua[];
+
+struct call_store {
+    struct redis_conn *redis;
+    struct redis_script *find;
+};
+
+struct call_store *call_store_create(struct redis_conn *redis)
+{
+    struct call_store *cs = calloc(1, sizeof *cs);
+    if (!cs)
+        return NULL;
+    cs->redis = redis;
+    if (!(cs->find = redis_conn_add_script(redis, call_find_lua))) {
+        free(cs);
+        return NULL;
+    }
+    return cs;
+}
+
+void call_store_destroy(struct call_store *cs)
+{
+    free(cs);
+}
+
+static void on_written(void *arg, redisReply *reply)
+{
+    (void)arg;
+    if (reply && reply->type == REDIS_REPLY_ERROR)
+        log_error(NULL, "call record write failed: %s", reply->str);
+}
+
+int call_store_save(struct call_store *cs, const char *uuid, const char *call_id_a,
+                    const char *call_id_b, json_t *record, int ttl)
+{
+    char *text = json_dumps(record, JSON_COMPACT);
+    if (!text)
+        return -1;
+    char key[128], ttl_s[16];
+    snprintf(key, sizeof key, "tandem:call:%s", uuid);
+    snprintf(ttl_s, sizeof ttl_s, "%d", ttl);
+    const char *set[] = {"SET", key, text, "EX", ttl_s};
+    int rc = redis_conn_command(cs->redis, on_written, NULL, 5, set, NULL);
+    const char *ids[] = {call_id_a, call_id_b};
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        if (!ids[i] || !ids[i][0])
+            continue;
+        char idx[600];
+        snprintf(idx, sizeof idx, "tandem:dlg:%s", ids[i]);
+        const char *argv[] = {"SET", idx, uuid, "EX", ttl_s};
+        rc = redis_conn_command(cs->redis, on_written, NULL, 5, argv, NULL);
+    }
+    free(text);
+    return rc;
+}
+
+struct find_call {
+    call_find_f *cb;
+    void *arg;
+};
+
+static void on_found(void *arg, redisReply *reply)
+{
+    struct find_call *c = arg;
+    json_t *record = NULL;
+    if (reply && reply->type == REDIS_REPLY_STRING)
+        record = json_loadb(reply->str, reply->len, 0, NULL);
+    c->cb(c->arg, record, !reply || reply->type == REDIS_REPLY_ERROR);
+    json_decref(record);
+    free(c);
+}
+
+int call_store_find(struct call_store *cs, const char *call_id, call_find_f *cb, void *arg)
+{
+    struct find_call *c = malloc(sizeof *c);
+    if (!c)
+        return -1;
+    c->cb = cb;
+    c->arg = arg;
+    char idx[600];
+    snprintf(idx, sizeof idx, "tandem:dlg:%s", call_id);
+    const char *argv[] = {idx};
+    if (redis_conn_eval(cs->redis, cs->find, on_found, c, 1, 1, argv, NULL) != 0) {
+        free(c);
+        return -1;
+    }
+    return 0;
+}
+
+int call_store_delete(struct call_store *cs, const char *uuid, const char *call_id_a,
+                      const char *call_id_b)
+{
+    char key[128], a[600], b[600];
+    snprintf(key, sizeof key, "tandem:call:%s", uuid);
+    snprintf(a, sizeof a, "tandem:dlg:%s", call_id_a ? call_id_a : "");
+    snprintf(b, sizeof b, "tandem:dlg:%s", call_id_b ? call_id_b : "");
+    const char *argv[] = {"DEL", key, a, b};
+    return redis_conn_command(cs->redis, on_written, NULL, 4, argv, NULL);
+}

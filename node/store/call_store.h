@@ -1,0 +1,30 @@
+/* Call records in Redis: everything needed to continue a call's two dialogs from any node
+ * (DESIGN 3.1), one JSON document per call, indexed by the Call-ID of each leg. */
+#ifndef TANDEM_CALL_STORE_H
+#define TANDEM_CALL_STORE_H
+
+#include <jansson.h>
+
+#include "store/redis_conn.h"
+
+struct call_store;
+
+struct call_store *call_store_create(struct redis_conn *redis);
+void call_store_destroy(struct call_store *cs);
+
+/* Writes the record and both Call-ID indexes in one pipeline, all expiring after ttl seconds
+ * (refreshed on every write). Fire and forget: -1 when Redis is unavailable. */
+int call_store_save(struct call_store *cs, const char *uuid, const char *call_id_a,
+                    const char *call_id_b, json_t *record, int ttl);
+
+/* record is the call (borrowed), or NULL when unknown; store_down is 1 when Redis could not
+ * be asked. */
+typedef void call_find_f(void *arg, json_t *record, int store_down);
+
+/* Returns 0 when sent (cb called once), -1 when Redis is unavailable. */
+int call_store_find(struct call_store *cs, const char *call_id, call_find_f *cb, void *arg);
+
+int call_store_delete(struct call_store *cs, const char *uuid, const char *call_id_a,
+                      const char *call_id_b);
+
+#endif

@@ -1,0 +1,171 @@
+"""Calls through the B2BUA between scripted phones: digest on INVITE, ringing, answer, audio
+both ways through the node's relay, hang-up from either side, busy, CANCEL, and a BYE that
+reaches a different node from the INVITE."""
+import json
+import time
+
+import pytest
+
+from harness import api, wait_for
+from sipphone import Phone, sdp_media
+
+DOMAIN = "calls.tandem.test"
+PASSWORD = "call-me-maybe-1"
+
+
+@pytest.fixture(scope="module")
+def env(stack):
+    settings = dict(security__ban_failures=0, media__port_min=31000, media__port_max=31999)
+    node1 = stack.node("node1", **settings)
+    node2 = stack.node("node2", media__port_min=32000, media__port_max=32999,
+                       security__ban_failures=0)
+    status, tenant = api(node1, "POST", "/v1/tenants", stack.key, {"name": "Calls", "domain": DOMAIN})
+    assert status == 201
+    for ext in ("4001", "4002", "4003", "4004"):
+        assert api(node1, "POST", f"/v1/tenants/{tenant['id']}/users", stack.key,
+                   {"extension": ext, "password": PASSWORD})[0] == 201
+    return stack, node1, node2
+
+
+def phones(node, a="4001", b="4002"):
+    caller, callee = Phone(node.sip_port, a, DOMAIN, PASSWORD), Phone(node.sip_port, b, DOMAIN,
+                                                                       PASSWORD)
+    caller.register()
+    callee.register()
+    return caller, callee
+
+
+def call_and_answer(caller, callee, callee_name="4002"):
+    caller.call(callee_name, wait_final=False)
+    inv = callee.answer()
+    responses = []
+    while not responses or responses[-1].status < 200:
+        responses.append(caller.next(want=lambda m: not m.is_request))
+    d = caller.dialog
+    final = responses[-1]
+    d.update(remote_tag=final.tag("to"), target=final.contact_uri(), remote_sdp=final.body,
+             to=final.header("to"), from_=final.header("from"))
+    caller.send_in_dialog("ACK", cseq=d["cseq"])
+    callee.next(want=lambda m: m.is_request and m.method == "ACK")
+    return inv, responses
+
+
+def audio_flows(caller, callee):
+    """RTP from each phone to the address in the SDP it was given arrives at the other phone."""
+    to_node_from_caller = sdp_media(caller.dialog["remote_sdp"])
+    to_node_from_callee = sdp_media(callee.dialog["remote_sdp"])
+    caller.rtp.send(to_node_from_caller, count=20, tag=b"C")
+    got_b = callee.rtp.receive(seconds=3, want=20)
+    callee.rtp.send(to_node_from_callee, count=20, tag=b"E")
+    got_a = caller.rtp.receive(seconds=3, want=20)
+    return got_a, got_b, to_node_from_caller, to_node_from_callee
+
+
+def test_invite_without_credentials_gets_407(env):
+    _, node1, _ = env
+    caller, callee = phones(node1)
+    r = caller.call("4002", wait_final=False)
+    # the phone answered the 407 already; the first response it saw is the challenge
+    assert caller.dialog["invite"].count("Proxy-Authorization") == 1
+    caller.cancel()
+    caller.close()
+    callee.close()
+
+
+def test_call_connects_with_audio_both_ways_and_caller_hangs_up(env):
+    stack, node1, _ = env
+    caller, callee = phones(node1)
+    inv, responses = call_and_answer(caller, callee)
+    assert [r.status for r in responses if r.status != 100] == [180, 200]
+    # The callee is offered the node's media address, not the caller's.
+    assert sdp_media(inv.body)[0] == "127.0.0.1" and sdp_media(inv.body)[1] != caller.rtp.port
+    assert sdp_media(caller.dialog["remote_sdp"])[1] != callee.rtp.port
+    assert inv.header("from").startswith('"Phone 4001"')
+    got_a, got_b, node_a, node_b = audio_flows(caller, callee)
+    assert len(got_b) == 20 and all(d[12:13] == b"C" for d, _ in got_b)
+    assert len(got_a) == 20 and all(d[12:13] == b"E" for d, _ in got_a)
+    # Relayed from the node's ports (anchored), payload untouched.
+    assert {peer for _, peer in got_b} == {("127.0.0.1", sdp_media(inv.body)[1])}
+    assert {peer for _, peer in got_a} == {node_a}
+    # The call is a record in Redis while it lasts.
+    uuid = stack.redis.cli("GET", f"tandem:dlg:{caller.dialog['call_id']}")
+    record = json.loads(stack.redis.raw("GET", f"tandem:call:{uuid}"))
+    assert record["caller"] == "4001" and record["callee"] == "4002"
+    assert record["state"] == "confirmed" and record["node"] == "node1"
+    ok = caller.bye()
+    assert ok.status == 200
+    callee.expect_bye()
+    wait_for(lambda: stack.redis.cli("EXISTS", f"tandem:call:{uuid}") == "(integer) 0",
+             timeout=5, what="the call record to be deleted")
+    caller.close()
+    callee.close()
+
+
+def test_callee_hangs_up(env):
+    _, node1, _ = env
+    caller, callee = phones(node1)
+    call_and_answer(caller, callee)
+    callee.send_in_dialog("BYE")
+    ok = callee.next(want=lambda m: not m.is_request and m.cseq()[1] == "BYE")
+    assert ok.status == 200
+    caller.expect_bye()
+    caller.close()
+    callee.close()
+
+
+def test_busy_callee(env):
+    _, node1, _ = env
+    caller, callee = phones(node1)
+    caller.call("4002", wait_final=False)
+    callee.answer(ring=False, status=486, reason="Busy Here")
+    final = caller.next(want=lambda m: not m.is_request and m.status >= 200)
+    assert final.status == 486
+    caller.close()
+    callee.close()
+
+
+def test_unregistered_callee_gets_480_and_unknown_gets_404(env):
+    _, node1, _ = env
+    caller = Phone(node1.sip_port, "4001", DOMAIN, PASSWORD)
+    caller.register()
+    assert caller.call("4004")[-1].status == 480
+    assert caller.call("9999")[-1].status == 404
+    caller.close()
+
+
+def test_cancel_before_answer(env):
+    _, node1, _ = env
+    caller, callee = phones(node1)
+    caller.call("4002", wait_final=False)
+    inv = callee.next(want=lambda m: m.is_request and m.method == "INVITE")
+    callee.respond(inv, 180, "Ringing", to_tag="t1")
+    assert caller.next(want=lambda m: not m.is_request and m.status != 100).status == 180
+    caller.cancel()
+    final = caller.next(want=lambda m: not m.is_request and m.cseq()[1] == "INVITE"
+                        and m.status >= 200)
+    assert final.status == 487
+    cancel = callee.next(want=lambda m: m.is_request and m.method == "CANCEL")
+    callee.respond(cancel, 200, "OK")
+    callee.respond(inv, 487, "Request Terminated", to_tag="t1")
+    caller.close()
+    callee.close()
+
+
+def test_bye_sent_to_another_node_ends_the_call(env):
+    stack, node1, node2 = env
+    caller, callee = phones(node1)
+    call_and_answer(caller, callee)
+    uuid = stack.redis.cli("GET", f"tandem:dlg:{caller.dialog['call_id']}")
+    caller.server = ("127.0.0.1", node2.sip_port)  # the load balancer now picks node2
+    caller.dialog["target"] = caller.dialog["target"].replace(str(node1.sip_port),
+                                                              str(node2.sip_port))
+    ok = caller.bye()
+    assert ok.status == 200
+    callee.expect_bye()
+    wait_for(lambda: stack.redis.cli("EXISTS", f"tandem:call:{uuid}") == "(integer) 0",
+             timeout=5, what="the call record to be deleted")
+    # node1 notices and releases the media it held for the call.
+    wait_for(lambda: "ended through another node" in node1.log(), timeout=8,
+             what="node1 to release the call's media")
+    caller.close()
+    callee.close()
