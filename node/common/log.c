@@ -35,6 +35,17 @@ int log_level_from_name(const char *name, enum log_level *out)
     return -1;
 }
 
+void log_clean(const char *in, char *out, size_t len)
+{
+    size_t o = 0;
+    for (; in && *in && o + 1 < len; in++) {
+        unsigned char ch = (unsigned char)*in;
+        out[o++] = (ch <= ' ' || ch == 0x7f || ch == '[' || ch == ']') ? '?' : (char)ch;
+    }
+    if (len)
+        out[o] = '\0';
+}
+
 void log_msg(enum log_level level, const char *cid, const char *fmt, ...)
 {
     if (!log_enabled(level))
@@ -51,6 +62,8 @@ void log_msg(enum log_level level, const char *cid, const char *fmt, ...)
     gmtime_r(&tv.tv_sec, &tm);
     char stamp[32];
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    char clean_cid[256];
+    log_clean(cid ? cid : "-", clean_cid, sizeof clean_cid);
     fprintf(stderr, "%s.%03ldZ tandemd[%d] %s [%s] %s\n", stamp, (long)(tv.tv_usec / 1000),
-            (int)getpid(), level_names[level], cid ? cid : "-", text);
+            (int)getpid(), level_names[level], clean_cid, text);
 }

@@ -9,6 +9,12 @@ void log_set_level(enum log_level level);
 int log_level_from_name(const char *name, enum log_level *out);
 int log_enabled(enum log_level level);
 
+#include <stddef.h>
+
+/* Copies client-supplied text for a log line with whitespace, control characters and brackets
+ * replaced by '?', so a Call-ID or user name cannot forge a second log field or line. */
+void log_clean(const char *in, char *out, size_t len);
+
 /* cid is the correlation id of the call or request (the SIP Call-ID); NULL for none. */
 void log_msg(enum log_level level, const char *cid, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -89,8 +89,11 @@ void auth_log_failure(struct ratelimit *rl, struct node_status *status,
                       const char *cid, const char *user, const char *domain, const char *reason)
 {
     atomic_fetch_add(&status->auth_failures, 1);
+    char clean_user[128], clean_domain[256];
+    log_clean(user, clean_user, sizeof clean_user);
+    log_clean(domain, clean_domain, sizeof clean_domain);
     log_warn(cid, "auth failure: src=%s port=%d user=%s domain=%s reason=%s", src->ip, src->port,
-             user, domain, reason);
+             clean_user, clean_domain, reason);
     if (ratelimit_auth_failure(rl, src->ip, clock_mono()))
         log_warn(cid, "banning src=%s for %d s after %d authentication failures", src->ip,
                  cfg->security_ban_seconds, cfg->security_ban_failures);

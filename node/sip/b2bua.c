@@ -59,8 +59,39 @@ static void random_tag(char *out, size_t len)
 }
 
 /* Answers A's INVITE with a failure and ends the call (set-up never got to a dialog). */
+/* RFC 3398 section 8.2.6.1, the usual direction (SIP final response to Q.850 cause). */
+static int q850_from_sip(int status)
+{
+    switch (status) {
+    case 486:
+    case 600:
+        return 17; /* user busy */
+    case 480:
+    case 408:
+        return 19; /* no answer */
+    case 404:
+    case 604:
+        return 1; /* unallocated number */
+    case 487:
+        return 16; /* the caller cancelled: normal clearing, as FreeSWITCH reports ORIGINATOR_CANCEL
+                    */
+    case 403:
+    case 603:
+        return 21; /* call rejected */
+    case 503:
+        return 41; /* temporary failure */
+    case 488:
+        return 65; /* bearer capability not implemented */
+    default:
+        return status >= 500 ? 38 : 127; /* network out of order / interworking */
+    }
+}
+
 static void fail(struct call *c, int status, const char *phrase, const char *why)
 {
+    c->final_status = status;
+    c->q850_cause = q850_from_sip(status);
+    snprintf(c->hangup_by, sizeof c->hangup_by, "%s", status == 487 ? "caller" : "system");
     if (c->irq) {
         nta_incoming_treply(c->irq, status, phrase, TAG_END());
         nta_incoming_destroy(c->irq);
@@ -180,6 +211,8 @@ static void won(struct call *c, struct fork *f, sip_t const *sip)
     c->irq = NULL;
     c->state = CALL_CONFIRMED;
     c->answered_ms = wall_ms();
+    c->final_status = 200;
+    copy(c->callee_routed, sizeof c->callee_routed, c->b.remote_target);
     log_info(c->a.call_id, "call %s answered by %s", c->uuid, c->b.remote_target);
     call_publish(c);
 }
@@ -206,7 +239,10 @@ static int on_fork_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, si
             return 0;
         if (status == 183 && sip->sip_payload) {
             answer_a(c, status, phrase, sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-        } else if (status == 180 && !c->ringing_sent) {
+        }
+        if (!c->progress_ms && (status == 180 || status == 183))
+            c->progress_ms = wall_ms();
+        if (status == 180 && !c->ringing_sent) {
             c->ringing_sent = 1;
             answer_a(c, status, phrase, NULL, 0);
         }
@@ -403,6 +439,7 @@ static void on_caller(void *arg, const struct user_info *u)
     } else if (!u->enabled) {
         fail(c, SIP_403_FORBIDDEN, "caller disabled");
     } else {
+        copy(c->tenant_id, sizeof c->tenant_id, u->tenant_id);
         c->looking_up = 1;
         user_store_lookup(d->users, c->domain, c->callee, on_callee, x);
         return;

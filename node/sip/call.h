@@ -40,7 +40,14 @@ struct call {
     char node[64]; /* the node that holds the media */
     char media_ip[64];
     enum call_state state;
-    long long created_ms, answered_ms;
+    long long created_ms, progress_ms, answered_ms;
+    /* For the CDR: who the call was for after routing, and how it ended. */
+    char tenant_id[40];
+    char callee_routed[512]; /* the contact or number actually called */
+    char gateway[128];       /* empty for calls between the tenant's own users */
+    int final_status;        /* SIP status that ended set-up (200 when answered) */
+    int q850_cause;          /* 16 normal clearing, 17 busy, 19 no answer, ... */
+    char hangup_by[16];      /* "caller", "callee" or "system" */
     struct dlg_side a, b;
 
     /* Runtime state on the node that set the call up (absent in records read from Redis). */

@@ -93,12 +93,15 @@ static json_t *side_to_json(const struct dlg_side *s)
 
 json_t *call_to_json(const struct call *c)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o}", "uuid", c->uuid,
-                     "domain", c->domain, "caller", c->caller, "callee", c->callee, "node", c->node,
-                     "media_ip", c->media_ip, "state",
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, "
+                     "s:o}",
+                     "uuid", c->uuid, "domain", c->domain, "tenant_id", c->tenant_id, "caller",
+                     c->caller, "callee", c->callee, "callee_routed", c->callee_routed, "gateway",
+                     c->gateway, "node", c->node, "media_ip", c->media_ip, "state",
                      c->state == CALL_CONFIRMED ? "confirmed" : "early", "created_ms",
-                     (json_int_t)c->created_ms, "answered_ms", (json_int_t)c->answered_ms, "a",
-                     side_to_json(&c->a), "b", side_to_json(&c->b));
+                     (json_int_t)c->created_ms, "progress_ms", (json_int_t)c->progress_ms,
+                     "answered_ms", (json_int_t)c->answered_ms, "a", side_to_json(&c->a), "b",
+                     side_to_json(&c->b));
 }
 
 static int copy_str(json_t *o, const char *key, char *dst, size_t len)
@@ -133,13 +136,17 @@ int call_from_json(struct call *c, json_t *j)
         copy_str(j, "caller", c->caller, sizeof c->caller) ||
         copy_str(j, "callee", c->callee, sizeof c->callee) ||
         copy_str(j, "node", c->node, sizeof c->node) ||
-        copy_str(j, "media_ip", c->media_ip, sizeof c->media_ip) || !state ||
+        copy_str(j, "media_ip", c->media_ip, sizeof c->media_ip) ||
+        copy_str(j, "tenant_id", c->tenant_id, sizeof c->tenant_id) ||
+        copy_str(j, "callee_routed", c->callee_routed, sizeof c->callee_routed) ||
+        copy_str(j, "gateway", c->gateway, sizeof c->gateway) || !state ||
         side_from_json(&c->a, json_object_get(j, "a")) ||
         side_from_json(&c->b, json_object_get(j, "b")))
         return -1;
     c->state = strcmp(state, "confirmed") == 0 ? CALL_CONFIRMED : CALL_EARLY;
     c->created_ms = json_integer_value(json_object_get(j, "created_ms"));
     c->answered_ms = json_integer_value(json_object_get(j, "answered_ms"));
+    c->progress_ms = json_integer_value(json_object_get(j, "progress_ms"));
     return 0;
 }
 

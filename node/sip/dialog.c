@@ -164,6 +164,8 @@ static void handle(struct calls *cs, struct call *c, int remote, nta_incoming_t 
         nta_outgoing_t *bye = dlg_send(cs, to, sip_method_bye, "BYE", 0, NULL, NULL, NULL);
         if (bye)
             nta_outgoing_destroy(bye);
+        c->q850_cause = 16; /* normal clearing */
+        snprintf(c->hangup_by, sizeof c->hangup_by, "%s", from_a ? "caller" : "callee");
         if (!remote) {
             call_end(c, from_a ? "BYE from caller" : "BYE from callee");
         } else {
