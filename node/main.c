@@ -26,6 +26,10 @@
 /* Until corosync membership (cluster/) arrives, a node is dead after 3 s without a heartbeat. */
 #define NODE_DEAD_AFTER_MS 3000
 
+/* Asynchronous PostgreSQL connections of the signalling loop: each has one query in flight,
+ * so cold-cache REGISTER bursts are served by several in parallel. */
+#define PG_CONNECTIONS 4
+
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
@@ -97,7 +101,7 @@ int main(int argc, char **argv)
     su_root_t *root = NULL;
     su_timer_t *stop_timer = NULL;
     struct user_store *users = NULL;
-    struct pg_conn *pg = NULL;
+    struct pg_conn *pg[PG_CONNECTIONS] = {0};
     struct redis_conn *redis = NULL;
     struct reg_store *regs = NULL;
     struct ka_store *kas = NULL;
@@ -124,8 +128,19 @@ int main(int argc, char **argv)
         .on_notify = user_store_on_notify,
         .on_connected = user_store_on_connected,
         .arg = users,
+        .statements = user_store_statements,
+        .nstatements = user_store_nstatements,
     };
-    pg = users ? pg_conn_create(root, &pgo) : NULL;
+    /* One connection LISTENs for cache invalidations; the others only answer lookups. */
+    int pg_ok = users != NULL;
+    for (int i = 0; pg_ok && i < PG_CONNECTIONS; i++) {
+        pg[i] = pg_conn_create(root, &pgo);
+        pg_ok = pg[i] != NULL;
+        pgo.listen_channel = NULL;
+        pgo.on_notify = NULL;
+        pgo.on_connected = NULL;
+        pgo.up = NULL;
+    }
     struct redis_conn_options ro = {
         .host = cfg.redis_host,
         .port = cfg.redis_port,
@@ -138,11 +153,11 @@ int main(int argc, char **argv)
     kas = redis ? ka_store_create(redis) : NULL;
     nodes = redis ? node_registry_create(root, redis, cfg.node_id, NODE_DEAD_AFTER_MS) : NULL;
     call_records = redis ? call_store_create(redis) : NULL;
-    if (!users || !pg || !redis || !regs || !kas || !nodes || !call_records) {
+    if (!users || !pg_ok || !redis || !regs || !kas || !nodes || !call_records) {
         log_error(NULL, "out of memory while starting the stores");
         goto out;
     }
-    user_store_attach(users, pg);
+    user_store_attach(users, pg, PG_CONNECTIONS);
 
     struct media_config mc = {.port_min = cfg.media_port_min,
                               .port_max = cfg.media_port_max,
@@ -188,7 +203,8 @@ out:
         su_timer_destroy(stop_timer);
     /* Stores first: their pending callbacks still answer the SIP transactions they hold. */
     redis_conn_destroy(redis);
-    pg_conn_destroy(pg);
+    for (int i = 0; i < PG_CONNECTIONS; i++)
+        pg_conn_destroy(pg[i]);
     sip_server_destroy(sip); /* releases the calls' media sessions before the engine goes */
     media_engine_destroy(media);
     call_store_destroy(call_records);

@@ -77,6 +77,11 @@ static int fail(struct api_verror *err, const char *field, const char *message)
     return -1;
 }
 
+int api_verror_set(struct api_verror *err, const char *field, const char *message)
+{
+    return fail(err, field, message);
+}
+
 static int check_string(const json_t *v, const struct api_field *f, struct api_verror *err)
 {
     const char *s = json_string_value(v);
@@ -96,13 +101,63 @@ static int check_string(const json_t *v, const struct api_field *f, struct api_v
     return 0;
 }
 
+static int check_int(const json_t *v, const struct api_field *f, struct api_verror *err)
+{
+    if (!json_is_integer(v))
+        return fail(err, f->name, "must be an integer");
+    json_int_t n = json_integer_value(v);
+    if (n < 0 || (unsigned long long)n < f->min_len || (unsigned long long)n > f->max_len) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "must be an integer from %zu to %zu", f->min_len, f->max_len);
+        return fail(err, f->name, msg);
+    }
+    return 0;
+}
+
+static int check_string_array(const json_t *v, const struct api_field *f, struct api_verror *err)
+{
+    char msg[96];
+    if (!json_is_array(v))
+        return fail(err, f->name, "must be an array of strings");
+    size_t n = json_array_size(v);
+    if (n < f->min_len || n > f->max_len) {
+        snprintf(msg, sizeof msg, "must have %zu to %zu elements", f->min_len, f->max_len);
+        return fail(err, f->name, msg);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(v, i);
+        if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e))
+            return fail(err, f->name, "must be an array of strings");
+        if (f->check && !f->check(json_string_value(e))) {
+            snprintf(msg, sizeof msg, "element %zu %s", i,
+                     f->check_message ? f->check_message : "is invalid");
+            return fail(err, f->name, msg);
+        }
+    }
+    return 0;
+}
+
 static int check_field(const json_t *v, const struct api_field *f, struct api_verror *err)
 {
     switch (f->type) {
+    case API_F_STRING_OR_NULL:
+        if (json_is_null(v))
+            return 0;
+        /* fall through */
     case API_F_STRING:
         if (!json_is_string(v))
             return fail(err, f->name, "must be a string");
         return check_string(v, f, err);
+    case API_F_INT_OR_NULL:
+        if (json_is_null(v))
+            return 0;
+        /* fall through */
+    case API_F_INT:
+        return check_int(v, f, err);
+    case API_F_STRING_ARRAY:
+        return check_string_array(v, f, err);
+    case API_F_CUSTOM:
+        return 0;
     case API_F_BOOL:
         if (!json_is_boolean(v))
             return fail(err, f->name, "must be true or false");

@@ -7,9 +7,14 @@
 #include <stddef.h>
 
 enum api_ftype {
-    API_F_STRING,       /* a string of min_len..max_len characters (UTF-8 code points) */
-    API_F_BOOL,         /* true or false */
-    API_F_UUID_OR_NULL, /* a UUID string, or null */
+    API_F_STRING,         /* a string of min_len..max_len characters (UTF-8 code points) */
+    API_F_BOOL,           /* true or false */
+    API_F_UUID_OR_NULL,   /* a UUID string, or null */
+    API_F_STRING_OR_NULL, /* as API_F_STRING, or null (clears the value) */
+    API_F_INT,            /* a JSON integer in min_len..max_len (the value range) */
+    API_F_INT_OR_NULL,    /* as API_F_INT, or null */
+    API_F_STRING_ARRAY,   /* min_len..max_len strings, each passing check */
+    API_F_CUSTOM,         /* any JSON value: the caller checks it after the table */
 };
 
 struct api_field {
@@ -38,6 +43,9 @@ int api_valid_domain(const char *s);
 int api_valid_extension(const char *s);
 /* 8-4-4-4-12 hex digits. */
 int api_valid_uuid(const char *s);
+
+/* Sets err to field + message and returns -1, for checks done outside the table. */
+int api_verror_set(struct api_verror *err, const char *field, const char *message);
 
 /* Lowercases s in place (ASCII). */
 void api_lowercase(char *s);

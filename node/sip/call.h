@@ -19,6 +19,8 @@ struct media_session;
 struct user_store;
 struct reg_store;
 struct call_store;
+struct cdr;
+struct cdr_writer;
 
 /* One dialog, from our side: enough to send any in-dialog request on it from any node. */
 struct dlg_side {
@@ -74,6 +76,7 @@ struct calls_deps {
     struct call_store *store;
     struct media_engine *media;
     struct ratelimit *rl;
+    struct cdr_writer *cdrs; /* may be NULL: no CDRs */
 };
 
 struct calls *calls_create(const struct calls_deps *deps);
@@ -94,6 +97,10 @@ struct call *call_new(struct calls *cs);
 void call_publish(struct call *c);
 /* The call is over: media released, record deleted, memory freed. */
 void call_end(struct call *c, const char *why);
+/* call_cdr.c: the call's CDR as of end_ms (unix ms), and its submission to deps->cdrs (skipped
+ * for what never was a call: no tenant yet, or why "challenged"). */
+void call_cdr_fill(const struct call *c, long long end_ms, struct cdr *out);
+void call_cdr_submit(const struct call *c, const char *why, long long end_ms);
 struct call *calls_find_local(struct calls *cs, const char *call_id);
 json_t *call_to_json(const struct call *c);
 int call_from_json(struct call *c, json_t *j);

@@ -192,6 +192,7 @@ void call_end(struct call *c, const char *why)
              "call %s %s@%s -> %s ended (%s) after %lld ms, answered %lld ms", c->uuid, c->caller,
              c->domain, c->callee, why, now - c->created_ms,
              c->answered_ms ? now - c->answered_ms : 0);
+    call_cdr_submit(c, why, now);
     if (cs && c->state != CALL_EARLY)
         call_store_delete(cs->deps.store, c->uuid, c->a.call_id, c->b.call_id);
     c->state = CALL_ENDED;
@@ -251,6 +252,8 @@ static void on_exists(void *arg, json_t *record, int store_down)
     if (c && c->state == CALL_CONFIRMED && !record && !store_down) {
         log_info(c->a.call_id, "call %s was ended through another node; releasing its media",
                  c->uuid);
+        /* Who hung up is known only to the node that took the BYE: "system" here. */
+        call_cdr_submit(c, "ended through another node", wall_ms());
         c->state = CALL_ENDED;
         release(c);
     }
@@ -304,6 +307,7 @@ static int drop_call(const char *key, void *value, void *arg)
     (void)key;
     (void)arg;
     struct call *c = value;
+    call_cdr_submit(c, "node stopping", wall_ms()); /* main stops the CDR writer after us */
     c->calls = NULL; /* the tables are going away with us */
     release(c);
     return 1;

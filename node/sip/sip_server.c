@@ -287,6 +287,7 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
         .store = deps->calls,
         .media = deps->media,
         .rl = s->rl,
+        .cdrs = deps->cdrs,
     };
     s->calls = calls_create(&cd);
     if (!s->calls) {

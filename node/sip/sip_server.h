@@ -14,6 +14,7 @@ struct ka_store;
 struct node_registry;
 struct call_store;
 struct media_engine;
+struct cdr_writer;
 struct sip_server;
 
 /* Where a request came from and which of our sockets took it. */
@@ -33,6 +34,7 @@ struct sip_server_deps {
     struct node_registry *nodes;
     struct call_store *calls;
     struct media_engine *media;
+    struct cdr_writer *cdrs; /* may be NULL */
 };
 
 struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config *cfg,

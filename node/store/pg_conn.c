@@ -12,13 +12,17 @@
 #define RECONNECT_MS 1000
 #define QUEUE_MAX 10000
 
+enum query_kind { QUERY_TEXT, QUERY_PREPARE, QUERY_PREPARED };
+
 struct query {
     struct query *next;
+    enum query_kind kind;
     pg_result_f *cb;
     void *arg;
     int nparams;
     char **params;
-    char *sql;
+    char *sql;  /* the SQL text (TEXT, PREPARE) */
+    char *name; /* the statement name (PREPARE, PREPARED) */
 };
 
 struct pg_conn {
@@ -58,10 +62,11 @@ static void watch(struct pg_conn *c, int fd, int events)
 
 static void free_query(struct query *q)
 {
-    for (int i = 0; i < q->nparams; i++)
+    for (int i = 0; q->params && i < q->nparams; i++)
         free(q->params[i]);
     free(q->params);
     free(q->sql);
+    free(q->name);
     free(q);
 }
 
@@ -105,8 +110,12 @@ static void start_next(struct pg_conn *c)
     if (c->inflight || !c->head || !c->connected)
         return;
     struct query *q = c->head;
-    if (!PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, (const char *const *)q->params, NULL,
-                           NULL, 0)) {
+    const char *const *params = (const char *const *)q->params;
+    int sent = q->kind == QUERY_PREPARE ? PQsendPrepare(c->pg, q->name, q->sql, q->nparams, NULL)
+               : q->kind == QUERY_PREPARED
+                   ? PQsendQueryPrepared(c->pg, q->name, q->nparams, params, NULL, NULL, 0)
+                   : PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, params, NULL, NULL, 0);
+    if (!sent) {
         drop_connection(c, PQerrorMessage(c->pg));
         return;
     }
@@ -163,6 +172,10 @@ static void read_results(struct pg_conn *c)
         start_next(c);
 }
 
+static int enqueue(struct pg_conn *c, enum query_kind kind, const char *name, const char *sql,
+                   int nparams, const char *const *params, pg_result_f *cb, void *arg);
+static void on_prepared(void *arg, const PGresult *res);
+
 static void on_established(struct pg_conn *c)
 {
     set_up(c, 1);
@@ -172,6 +185,12 @@ static void on_established(struct pg_conn *c)
         char sql[128];
         snprintf(sql, sizeof sql, "LISTEN %s", c->channel);
         pg_conn_query(c, sql, 0, NULL, NULL, NULL);
+    }
+    /* Queued first, so every query after this point finds its statement prepared. */
+    for (int i = 0; i < c->opt.nstatements; i++) {
+        const struct pg_statement *st = &c->opt.statements[i];
+        enqueue(c, QUERY_PREPARE, st->name, st->sql, st->nparams, NULL, on_prepared,
+                (void *)st->name);
     }
     if (c->opt.on_connected)
         c->opt.on_connected(c->opt.arg);
@@ -317,19 +336,31 @@ int pg_conn_connected(const struct pg_conn *c)
     return c->connected;
 }
 
-int pg_conn_query(struct pg_conn *c, const char *sql, int nparams, const char *const *params,
-                  pg_result_f *cb, void *arg)
+int pg_conn_queued(const struct pg_conn *c)
+{
+    return c->queued;
+}
+
+static int enqueue(struct pg_conn *c, enum query_kind kind, const char *name, const char *sql,
+                   int nparams, const char *const *params, pg_result_f *cb, void *arg)
 {
     if (!c->connected || c->queued >= QUEUE_MAX)
         return -1;
     struct query *q = calloc(1, sizeof *q);
     if (!q)
         return -1;
+    q->kind = kind;
     q->cb = cb;
     q->arg = arg;
-    q->sql = strdup(sql);
+    q->sql = sql ? strdup(sql) : NULL;
+    q->name = name ? strdup(name) : NULL;
+    int ok = (!sql || q->sql) && (!name || q->name);
+    if (kind == QUERY_PREPARE) { /* the parameters are counted, not given */
+        q->nparams = nparams;
+        nparams = 0;
+    }
     q->params = nparams ? calloc((size_t)nparams, sizeof *q->params) : NULL;
-    int ok = q->sql && (!nparams || q->params);
+    ok = ok && (!nparams || q->params);
     for (int i = 0; ok && i < nparams; i++) {
         q->nparams = i + 1;
         ok = (q->params[i] = strdup(params[i] ? params[i] : "")) != NULL;
@@ -346,4 +377,23 @@ int pg_conn_query(struct pg_conn *c, const char *sql, int nparams, const char *c
     c->queued++;
     start_next(c);
     return 0;
+}
+
+int pg_conn_query(struct pg_conn *c, const char *sql, int nparams, const char *const *params,
+                  pg_result_f *cb, void *arg)
+{
+    return enqueue(c, QUERY_TEXT, NULL, sql, nparams, params, cb, arg);
+}
+
+int pg_conn_query_prepared(struct pg_conn *c, const char *name, int nparams,
+                           const char *const *params, pg_result_f *cb, void *arg)
+{
+    return enqueue(c, QUERY_PREPARED, name, NULL, nparams, params, cb, arg);
+}
+
+static void on_prepared(void *arg, const PGresult *res)
+{
+    const char *name = arg;
+    if (res && PQresultStatus(res) != PGRES_COMMAND_OK)
+        log_error(NULL, "postgresql: cannot prepare %s: %s", name, PQresultErrorMessage(res));
 }

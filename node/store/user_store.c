@@ -13,6 +13,15 @@
 #include <time.h>
 
 #define NEGATIVE_SECONDS 30
+#define USER_STORE_MAX_CONNS 16
+
+const struct pg_statement user_store_statements[] = {
+    {"user_by_extension",
+     "SELECT t.id, u.ha1, u.enabled FROM users u JOIN tenants t ON t.id = u.tenant_id "
+     "WHERE t.domain = $1 AND u.extension = $2",
+     2},
+};
+const int user_store_nstatements = 1;
 
 struct entry {
     struct user_info info;
@@ -21,7 +30,8 @@ struct entry {
 
 struct user_store {
     struct strmap *cache;
-    struct pg_conn *pg;
+    struct pg_conn *pg[USER_STORE_MAX_CONNS];
+    int npg;
     int cache_seconds;
 };
 
@@ -51,9 +61,21 @@ void user_store_destroy(struct user_store *us)
     free(us);
 }
 
-void user_store_attach(struct user_store *us, struct pg_conn *pg)
+void user_store_attach(struct user_store *us, struct pg_conn *const *pg, int n)
 {
-    us->pg = pg;
+    us->npg = n < USER_STORE_MAX_CONNS ? n : USER_STORE_MAX_CONNS;
+    for (int i = 0; i < us->npg; i++)
+        us->pg[i] = pg[i];
+}
+
+static struct pg_conn *least_busy(const struct user_store *us)
+{
+    struct pg_conn *best = NULL;
+    for (int i = 0; i < us->npg; i++)
+        if (pg_conn_connected(us->pg[i]) &&
+            (!best || pg_conn_queued(us->pg[i]) < pg_conn_queued(best)))
+            best = us->pg[i];
+    return best;
 }
 
 static void on_result(void *arg, const PGresult *res)
@@ -109,10 +131,8 @@ void user_store_lookup(struct user_store *us, const char *domain, const char *us
         l->arg = arg;
         snprintf(l->key, sizeof l->key, "%s", key);
         const char *params[] = {domain, user};
-        if (us->pg && pg_conn_query(us->pg,
-                                    "SELECT t.id, u.ha1, u.enabled FROM users u JOIN tenants t ON "
-                                    "t.id = u.tenant_id WHERE t.domain = $1 AND u.extension = $2",
-                                    2, params, on_result, l) == 0)
+        struct pg_conn *pg = least_busy(us);
+        if (pg && pg_conn_query_prepared(pg, "user_by_extension", 2, params, on_result, l) == 0)
             return;
         free(l);
     }

@@ -20,12 +20,17 @@ struct user_store;
 struct user_store *user_store_create(int cache_seconds);
 void user_store_destroy(struct user_store *us);
 
-/* The connection is set after creation because its NOTIFY callback needs the store. */
-void user_store_attach(struct user_store *us, struct pg_conn *pg);
+/* The connections are set after creation because their NOTIFY callback needs the store.
+ * Lookups go to the least busy connected one: one connection allows one query in flight. */
+void user_store_attach(struct user_store *us, struct pg_conn *const *pg, int n);
 
 /* Calls cb at once on a fresh cache hit, otherwise after asking PostgreSQL. */
 void user_store_lookup(struct user_store *us, const char *domain, const char *user,
                        user_lookup_f *cb, void *arg);
+
+/* The statements user_store runs, to be prepared on each of its connections. */
+extern const struct pg_statement user_store_statements[];
+extern const int user_store_nstatements;
 
 /* pg_conn callbacks: a NOTIFY payload "<domain> <user>" or "<domain> *", and reconnects. */
 void user_store_on_notify(void *us, const char *channel, const char *payload);
