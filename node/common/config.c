@@ -68,8 +68,14 @@ static const struct config_key keys[] = {
     INT("media.port_max", media_port_max, 1025, 65535),
     INT("media.max_sessions", media_max_sessions, 1, 1000000),
     INT("media.threads", media_threads, 1, 64),
+    INT("media.timeout", media_timeout, 0, 86400),
+    INT("media.hold_timeout", media_hold_timeout, 0, 86400),
+    INT("calls.answer_timeout", calls_answer_timeout, 1, 3600),
     INT("nat.keepalive_interval", nat_keepalive_interval, 0, 3600),
     INT("nat.keepalive_failures", nat_keepalive_failures, 1, 100),
+    STR("cdr.spool_path", cdr_spool_path),
+    INT("cdr.batch_max", cdr_batch_max, 1, 1000),
+    INT("cdr.flush_ms", cdr_flush_ms, 10, 60000),
 };
 
 void config_defaults(struct tandem_config *cfg)
@@ -105,8 +111,14 @@ void config_defaults(struct tandem_config *cfg)
     cfg->media_port_max = 40000;
     cfg->media_max_sessions = 2500;
     cfg->media_threads = 1;
+    cfg->media_timeout = 60;
+    cfg->media_hold_timeout = 3600;
+    cfg->calls_answer_timeout = 60;
     cfg->nat_keepalive_interval = 30;
     cfg->nat_keepalive_failures = 3;
+    strcpy(cfg->cdr_spool_path, "/var/spool/tandem/cdr.spool");
+    cfg->cdr_batch_max = 100;
+    cfg->cdr_flush_ms = 1000;
 }
 
 static const struct config_key *find_key(const char *name)

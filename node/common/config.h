@@ -47,9 +47,17 @@ struct tandem_config {
     int media_port_min, media_port_max;
     int media_max_sessions;
     int media_threads;
+    int media_timeout;      /* seconds without RTP from either party that end a call; 0 = off */
+    int media_hold_timeout; /* the same while the call is on hold */
+
+    int calls_answer_timeout; /* seconds a call to an extension may ring */
 
     int nat_keepalive_interval; /* seconds, 0 = off */
     int nat_keepalive_failures;
+
+    char cdr_spool_path[512]; /* CDRs wait here while PostgreSQL is unreachable */
+    int cdr_batch_max;        /* rows per INSERT */
+    int cdr_flush_ms;         /* longest a CDR waits for its batch to fill */
 };
 
 void config_defaults(struct tandem_config *cfg);

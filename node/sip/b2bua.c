@@ -4,6 +4,7 @@
  * with the node's media address. Failures come back as the best final response (RFC 3261 16.7). */
 #include "sip/call.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "media/media.h"
 #include "sip/auth.h"
@@ -102,6 +103,10 @@ static void fail(struct call *c, int status, const char *phrase, const char *why
 
 void b2bua_abandon(struct call *c, int status, const char *phrase)
 {
+    if (c->setup_timer) {
+        su_timer_destroy(c->setup_timer);
+        c->setup_timer = NULL;
+    }
     while (c->forks) {
         struct fork *f = c->forks;
         c->forks = f->next;
@@ -211,6 +216,11 @@ static void won(struct call *c, struct fork *f, sip_t const *sip)
     c->irq = NULL;
     c->state = CALL_CONFIRMED;
     c->answered_ms = wall_ms();
+    c->answered_mono = clock_mono();
+    if (c->setup_timer) {
+        su_timer_destroy(c->setup_timer);
+        c->setup_timer = NULL;
+    }
     c->final_status = 200;
     copy(c->callee_routed, sizeof c->callee_routed, c->b.remote_target);
     log_info(c->a.call_id, "call %s answered by %s", c->uuid, c->b.remote_target);
@@ -330,6 +340,22 @@ static int start_fork(struct call *c, json_t *binding, int n, const char *sdp, c
     return 0;
 }
 
+static void answer_timeout(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)m;
+    (void)t;
+    struct call *c = (struct call *)arg;
+    if (c->state == CALL_EARLY && c->irq)
+        fail(c, 480, "No Answer", "nobody answered in time");
+}
+
+static void start_answer_timer(struct call *c, const struct calls_deps *d)
+{
+    c->setup_timer = su_timer_create(su_root_task(d->root), d->cfg->calls_answer_timeout * 1000);
+    if (c->setup_timer)
+        su_timer_set(c->setup_timer, answer_timeout, (su_timer_arg_t *)c);
+}
+
 static void on_bindings(void *arg, json_t *bindings)
 {
     struct invite_ctx *x = arg;
@@ -376,11 +402,13 @@ static void on_bindings(void *arg, json_t *bindings)
                     start_fork(c, b, (int)i, sdp_b, quoted[0] ? quoted : NULL) == 0)
                     started++;
             }
-            if (!started)
+            if (!started) {
                 fail(c, SIP_480_TEMPORARILY_UNAVAILABLE, "no contact could be called");
-            else
+            } else {
+                start_answer_timer(c, d);
                 log_info(c->a.call_id, "call %s %s@%s -> %s: ringing %d contact(s)", c->uuid,
                          c->caller, c->domain, c->callee, started);
+            }
         }
         free(sdp_b);
     }

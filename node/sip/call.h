@@ -64,6 +64,9 @@ struct call {
     int ringing_sent;
     int looking_up; /* a store lookup holds the call: a CANCEL must not free it */
     int cancelled;
+    su_timer_t *setup_timer; /* rings for calls.answer_timeout at most */
+    double answered_mono;    /* clock_mono() at answer: media silence counts from here */
+    int on_hold;
 };
 
 struct calls_deps {
@@ -110,6 +113,9 @@ void calls_contact(const struct calls *cs, const char *transport, char *out, siz
 /* b2bua.c: cancels and frees the call's outstanding forks and answers A's INVITE if it is
  * still open (with status), before the call's memory goes. */
 void b2bua_abandon(struct call *c, int status, const char *phrase);
+
+/* Ends a confirmed call from this node (media timeout, API hang-up): BYE to both parties. */
+void call_hangup(struct call *c, int q850, const char *why);
 
 /* Sends a request on one side of a dialog (BYE, ACK, re-INVITE...); bumps local_cseq except
  * for ACK. body may be NULL. cb may be NULL for fire-and-forget. */

@@ -26,13 +26,13 @@ void call_cdr_fill(const struct call *c, long long end_ms, struct cdr *out)
     out->end_ms = end_ms;
     int answered = c->answered_ms != 0;
     /* A CANCEL that arrived during a lookup is answered 487 without fail() recording it. */
-    out->sip_status = c->final_status    ? c->final_status
-                      : answered         ? 200
-                      : c->cancelled     ? 487
-                                         : 500; /* what b2bua_abandon answers at release */
-    out->q850_cause = c->q850_cause                  ? c->q850_cause
-                      : answered || c->cancelled     ? 16 /* normal clearing */
-                                                     : 38; /* as b2bua maps a 500 */
+    out->sip_status = c->final_status ? c->final_status
+                      : answered      ? 200
+                      : c->cancelled  ? 487
+                                      : 500; /* what b2bua_abandon answers at release */
+    out->q850_cause = c->q850_cause              ? c->q850_cause
+                      : answered || c->cancelled ? 16  /* normal clearing */
+                                                 : 38; /* as b2bua maps a 500 */
     const char *by = c->hangup_by;
     if (strcmp(by, "caller") && strcmp(by, "callee"))
         by = !answered && c->cancelled ? "caller" : "system";

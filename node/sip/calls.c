@@ -21,12 +21,15 @@
 
 #define RECORD_TTL (24 * 3600)
 #define REAP_MS 2000
+#define REAP_BATCH 256 /* media-dead calls hung up per sweep; the rest wait for the next one */
 
 struct calls {
     struct calls_deps deps;
     struct strmap *by_call_id; /* both legs' Call-IDs -> struct call (owned once, via uuid map) */
     struct strmap *by_uuid;
     su_timer_t *reaper;
+    char dead[REAP_BATCH][40];
+    int ndead;
 };
 
 static long long wall_ms(void)
@@ -260,6 +263,36 @@ static void on_exists(void *arg, json_t *record, int store_down)
     free(r);
 }
 
+void call_hangup(struct call *c, int q850, const char *why)
+{
+    struct calls *cs = c->calls;
+    for (int i = 0; i < 2; i++) {
+        nta_outgoing_t *bye =
+            dlg_send(cs, i ? &c->b : &c->a, sip_method_bye, "BYE", 0, NULL, NULL, NULL);
+        if (bye)
+            nta_outgoing_destroy(bye);
+    }
+    c->q850_cause = q850;
+    snprintf(c->hangup_by, sizeof c->hangup_by, "system");
+    call_end(c, why);
+}
+
+/* No RTP from either party for media.timeout (media.hold_timeout on hold): the phones are gone
+ * or the network is, and the call would otherwise stay up (and be billed) forever. */
+static int media_dead(const struct call *c, const struct tandem_config *cfg)
+{
+    int limit = c->on_hold ? cfg->media_hold_timeout : cfg->media_timeout;
+    if (!c->media || limit <= 0)
+        return 0;
+    struct media_leg_stats a, b;
+    media_leg_stats(c->media, MEDIA_LEG_A, &a);
+    media_leg_stats(c->media, MEDIA_LEG_B, &b);
+    double last = a.last_packet_mono > b.last_packet_mono ? a.last_packet_mono : b.last_packet_mono;
+    if (last < c->answered_mono)
+        last = c->answered_mono;
+    return clock_mono() - last > limit;
+}
+
 static int schedule_check(const char *key, void *value, void *arg)
 {
     (void)key;
@@ -267,6 +300,12 @@ static int schedule_check(const char *key, void *value, void *arg)
     struct calls *cs = arg;
     if (c->state != CALL_CONFIRMED)
         return 0;
+    if (media_dead(c, cs->deps.cfg)) {
+        /* Not here: hanging up removes the call from the table this sweep is walking. */
+        if (cs->ndead < REAP_BATCH)
+            memcpy(cs->dead[cs->ndead++], c->uuid, sizeof c->uuid);
+        return 0;
+    }
     struct reap_check *r = malloc(sizeof *r);
     if (!r)
         return 0;
@@ -282,7 +321,15 @@ static void reap(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
     (void)m;
     (void)t;
     struct calls *cs = (struct calls *)arg;
+    cs->ndead = 0;
     strmap_sweep(cs->by_uuid, schedule_check, cs);
+    for (int i = 0; i < cs->ndead; i++) {
+        struct call *c = strmap_get(cs->by_uuid, cs->dead[i]);
+        if (c) {
+            log_warn(c->a.call_id, "call %s: no media for too long, hanging up", c->uuid);
+            call_hangup(c, 102, "media timeout"); /* Q.850 102: recovery on timer expiry */
+        }
+    }
 }
 
 struct calls *calls_create(const struct calls_deps *deps)
@@ -308,7 +355,7 @@ static int drop_call(const char *key, void *value, void *arg)
     (void)arg;
     struct call *c = value;
     call_cdr_submit(c, "node stopping", wall_ms()); /* main stops the CDR writer after us */
-    c->calls = NULL; /* the tables are going away with us */
+    c->calls = NULL;                                /* the tables are going away with us */
     release(c);
     return 1;
 }

@@ -70,9 +70,12 @@ static char *anchor_sdp(struct call *c, const struct dlg_side *toward, const str
     size_t len = sip->sip_payload->pl_len;
     struct sdp_audio audio;
     /* The sender may have moved its media (hold, new address): follow it on our side. */
-    if (c->media && sdp_audio_find(body, len, &audio) == 0)
-        media_leg_set_remote(c->media, from == &c->a ? MEDIA_LEG_A : MEDIA_LEG_B, audio.ip,
-                             audio.port, audio.rtcp_port);
+    if (sdp_audio_find(body, len, &audio) == 0) {
+        c->on_hold = audio.hold;
+        if (c->media)
+            media_leg_set_remote(c->media, from == &c->a ? MEDIA_LEG_A : MEDIA_LEG_B, audio.ip,
+                                 audio.port, audio.rtcp_port);
+    }
     return sdp_rewrite_audio(body, len, c->media_ip, toward->media_port);
 }
 

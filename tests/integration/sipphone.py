@@ -177,7 +177,7 @@ class Phone:
 
     def _ack(self, invite_text, final):
         """ACK for a non-2xx: same branch, hop by hop (RFC 3261 17.1.1.3)."""
-        via = re.search(r"(?m)^Via: .*$", invite_text).group(0)
+        via = re.search(r"(?m)^Via: [^\r\n]*", invite_text).group(0)
         lines = [invite_text.split("\r\n")[0].replace("INVITE", "ACK", 1), via,
                  "Max-Forwards: 70", f"From: {final.header('from')}", f"To: {final.header('to')}",
                  f"Call-ID: {final.header('call-id')}", f"CSeq: {final.cseq()[0]} ACK",

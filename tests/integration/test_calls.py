@@ -169,3 +169,53 @@ def test_bye_sent_to_another_node_ends_the_call(env):
              what="node1 to release the call's media")
     caller.close()
     callee.close()
+
+
+@pytest.fixture(scope="module")
+def quick(env):
+    """A node with short timers, in the same cluster state."""
+    stack, _, _ = env
+    return stack.node("quick", security__ban_failures=0, media__port_min=33000,
+                      media__port_max=33999, media__timeout=2, calls__answer_timeout=2)
+
+
+def test_unanswered_call_times_out_with_480_and_the_phone_is_cancelled(env, quick):
+    caller, callee = phones(quick, "4003", "4004")
+    started = time.monotonic()
+    caller.call("4004", wait_final=False)
+    inv = callee.next(want=lambda m: m.is_request and m.method == "INVITE")
+    callee.respond(inv, 180, "Ringing", to_tag="r1")
+    final = caller.next(timeout=10, want=lambda m: not m.is_request and m.status >= 200)
+    assert final.status == 480
+    assert 1.5 < time.monotonic() - started < 8
+    cancel = callee.next(want=lambda m: m.is_request and m.method == "CANCEL")
+    callee.respond(cancel, 200, "OK")
+    callee.respond(inv, 487, "Request Terminated", to_tag="r1")
+    caller.close()
+    callee.close()
+
+
+def test_call_without_media_is_hung_up(env, quick):
+    caller, callee = phones(quick, "4003", "4004")
+    call_and_answer(caller, callee, "4004")
+    # Neither phone sends RTP: both get a BYE from the node after media.timeout (2 s).
+    callee.expect_bye(timeout=10)
+    caller.expect_bye(timeout=10)
+    assert "no media for too long" in quick.log()
+    caller.close()
+    callee.close()
+
+
+def test_call_with_media_stays_up(env, quick):
+    caller, callee = phones(quick, "4003", "4004")
+    call_and_answer(caller, callee, "4004")
+    deadline = time.monotonic() + 4  # twice the media timeout
+    while time.monotonic() < deadline:
+        caller.rtp.send(sdp_media(caller.dialog["remote_sdp"]), count=5)
+        callee.rtp.receive(seconds=0.3)
+    with pytest.raises(TimeoutError):
+        callee.next(timeout=0.5, want=lambda m: m.is_request and m.method == "BYE")
+    assert caller.bye().status == 200
+    callee.expect_bye()
+    caller.close()
+    callee.close()
