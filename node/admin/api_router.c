@@ -18,6 +18,15 @@ static const struct route routes[] = {
     {"/v1/tenants/*/users", 1, api_users_list, api_users_create, NULL, NULL},
     {"/v1/tenants/*/users/*", 1, api_user_get, NULL, api_user_update, api_user_delete},
     {"/v1/tenants/*/registrations", 1, api_registrations, NULL, NULL, NULL},
+    {"/v1/tenants/*/calls", 1, api_calls_list, NULL, NULL, NULL},
+    {"/v1/tenants/*/calls/*", 1, NULL, NULL, NULL, api_call_hangup},
+    {"/v1/tenants/*/cdrs", 1, api_cdrs_list, NULL, NULL, NULL},
+    {"/v1/tenants/*/gateways", 1, api_gateways_list, api_gateways_create, NULL, NULL},
+    {"/v1/tenants/*/gateways/*", 1, api_gateway_get, NULL, api_gateway_update, api_gateway_delete},
+    {"/v1/tenants/*/dids", 1, api_dids_list, api_dids_create, NULL, NULL},
+    {"/v1/tenants/*/dids/*", 1, api_did_get, NULL, api_did_update, api_did_delete},
+    {"/v1/tenants/*/routes", 1, api_routes_list, api_routes_create, NULL, NULL},
+    {"/v1/tenants/*/routes/*", 1, api_route_get, NULL, api_route_update, api_route_delete},
     {"/v1/api-keys", 1, NULL, api_apikeys_create, NULL, NULL},
 };
 
@@ -78,6 +87,7 @@ int api_route(const char *url, struct api_call *c, api_handler *handler, int *ne
         *needs_auth = rt->needs_auth;
         return 0;
     }
-    api_reply_error(r, 404, "not found", NULL);
+    /* Worded apart from a missing object's 404, so clients (and the spec test) can tell. */
+    api_reply_error(r, 404, "no such route", NULL);
     return -1;
 }

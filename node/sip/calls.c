@@ -197,7 +197,7 @@ void call_end(struct call *c, const char *why)
              c->answered_ms ? now - c->answered_ms : 0);
     call_cdr_submit(c, why, now);
     if (cs && c->state != CALL_EARLY)
-        call_store_delete(cs->deps.store, c->uuid, c->a.call_id, c->b.call_id);
+        call_store_delete(cs->deps.store, c->uuid, c->a.call_id, c->b.call_id, c->tenant_id);
     c->state = CALL_ENDED;
     release(c);
 }
@@ -248,17 +248,19 @@ struct reap_check {
     char uuid[40];
 };
 
-static void on_exists(void *arg, json_t *record, int store_down)
+static void on_checked(void *arg, int exists, int hangup, int store_down)
 {
     struct reap_check *r = arg;
     struct call *c = strmap_get(r->cs->by_uuid, r->uuid);
-    if (c && c->state == CALL_CONFIRMED && !record && !store_down) {
-        log_info(c->a.call_id, "call %s was ended through another node; releasing its media",
-                 c->uuid);
-        /* Who hung up is known only to the node that took the BYE: "system" here. */
-        call_cdr_submit(c, "ended through another node", wall_ms());
-        c->state = CALL_ENDED;
-        release(c);
+    if (c && c->state == CALL_CONFIRMED && !store_down) {
+        if (!exists) {
+            log_info(c->a.call_id, "call %s was ended through another node; releasing its media",
+                     c->uuid);
+            c->state = CALL_ENDED;
+            release(c);
+        } else if (hangup) {
+            call_hangup(c, 16, "hung up through the API");
+        }
     }
     free(r);
 }
@@ -311,7 +313,7 @@ static int schedule_check(const char *key, void *value, void *arg)
         return 0;
     r->cs = cs;
     memcpy(r->uuid, c->uuid, sizeof r->uuid);
-    if (call_store_find(cs->deps.store, c->a.call_id, on_exists, r) != 0)
+    if (call_store_check(cs->deps.store, c->uuid, on_checked, r) != 0)
         free(r);
     return 0;
 }

@@ -174,7 +174,8 @@ static void handle(struct calls *cs, struct call *c, int remote, nta_incoming_t 
         } else {
             log_info(sip->sip_call_id->i_id, "call %s (media on %s) ended here by BYE from %s",
                      c->uuid, c->node, from_a ? "caller" : "callee");
-            call_store_delete(calls_deps(cs)->store, c->uuid, c->a.call_id, c->b.call_id);
+            call_store_delete(calls_deps(cs)->store, c->uuid, c->a.call_id, c->b.call_id,
+                              c->tenant_id);
             forget_remote(c);
         }
         return;

@@ -10,10 +10,11 @@
 #include <string.h>
 
 extern const char call_find_lua[];
+extern const char call_check_lua[];
 
 struct call_store {
     struct redis_conn *redis;
-    struct redis_script *find;
+    struct redis_script *find, *check;
 };
 
 struct call_store *call_store_create(struct redis_conn *redis)
@@ -22,7 +23,8 @@ struct call_store *call_store_create(struct redis_conn *redis)
     if (!cs)
         return NULL;
     cs->redis = redis;
-    if (!(cs->find = redis_conn_add_script(redis, call_find_lua))) {
+    if (!(cs->find = redis_conn_add_script(redis, call_find_lua)) ||
+        !(cs->check = redis_conn_add_script(redis, call_check_lua))) {
         free(cs);
         return NULL;
     }
@@ -60,6 +62,13 @@ int call_store_save(struct call_store *cs, const char *uuid, const char *call_id
         snprintf(idx, sizeof idx, "tandem:dlg:%s", ids[i]);
         const char *argv[] = {"SET", idx, uuid, "EX", ttl_s};
         rc = redis_conn_command(cs->redis, on_written, NULL, 5, argv, NULL);
+    }
+    const char *tenant = json_string_value(json_object_get(record, "tenant_id"));
+    if (rc == 0 && tenant && tenant[0]) {
+        char set[96];
+        snprintf(set, sizeof set, "tandem:tcalls:%s", tenant);
+        const char *add[] = {"SADD", set, uuid};
+        rc = redis_conn_command(cs->redis, on_written, NULL, 3, add, NULL);
     }
     free(text);
     return rc;
@@ -99,12 +108,51 @@ int call_store_find(struct call_store *cs, const char *call_id, call_find_f *cb,
 }
 
 int call_store_delete(struct call_store *cs, const char *uuid, const char *call_id_a,
-                      const char *call_id_b)
+                      const char *call_id_b, const char *tenant_id)
 {
+    if (tenant_id && tenant_id[0]) {
+        char set[96];
+        snprintf(set, sizeof set, "tandem:tcalls:%s", tenant_id);
+        const char *rem[] = {"SREM", set, uuid};
+        redis_conn_command(cs->redis, on_written, NULL, 3, rem, NULL);
+    }
     char key[128], a[600], b[600];
     snprintf(key, sizeof key, "tandem:call:%s", uuid);
     snprintf(a, sizeof a, "tandem:dlg:%s", call_id_a ? call_id_a : "");
     snprintf(b, sizeof b, "tandem:dlg:%s", call_id_b ? call_id_b : "");
     const char *argv[] = {"DEL", key, a, b};
     return redis_conn_command(cs->redis, on_written, NULL, 4, argv, NULL);
+}
+
+struct check_call {
+    call_check_f *cb;
+    void *arg;
+};
+
+static void on_checked(void *arg, redisReply *reply)
+{
+    struct check_call *c = arg;
+    int ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+             reply->element[0]->type == REDIS_REPLY_INTEGER &&
+             reply->element[1]->type == REDIS_REPLY_INTEGER;
+    c->cb(c->arg, ok && reply->element[0]->integer, ok && reply->element[1]->integer, !ok);
+    free(c);
+}
+
+int call_store_check(struct call_store *cs, const char *uuid, call_check_f *cb, void *arg)
+{
+    struct check_call *c = malloc(sizeof *c);
+    if (!c)
+        return -1;
+    c->cb = cb;
+    c->arg = arg;
+    char key[128], hangup[128];
+    snprintf(key, sizeof key, "tandem:call:%s", uuid);
+    snprintf(hangup, sizeof hangup, "tandem:hangup:%s", uuid);
+    const char *argv[] = {key, hangup};
+    if (redis_conn_eval(cs->redis, cs->check, on_checked, c, 2, 2, argv, NULL) != 0) {
+        free(c);
+        return -1;
+    }
+    return 0;
 }

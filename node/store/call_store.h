@@ -12,8 +12,9 @@ struct call_store;
 struct call_store *call_store_create(struct redis_conn *redis);
 void call_store_destroy(struct call_store *cs);
 
-/* Writes the record and both Call-ID indexes in one pipeline, all expiring after ttl seconds
- * (refreshed on every write). Fire and forget: -1 when Redis is unavailable. */
+/* Writes the record, both Call-ID indexes and the tenant's set of live calls (the record's
+ * "tenant_id") in one pipeline, expiring after ttl seconds (refreshed on every write).
+ * Fire and forget: -1 when Redis is unavailable. */
 int call_store_save(struct call_store *cs, const char *uuid, const char *call_id_a,
                     const char *call_id_b, json_t *record, int ttl);
 
@@ -25,6 +26,11 @@ typedef void call_find_f(void *arg, json_t *record, int store_down);
 int call_store_find(struct call_store *cs, const char *call_id, call_find_f *cb, void *arg);
 
 int call_store_delete(struct call_store *cs, const char *uuid, const char *call_id_a,
-                      const char *call_id_b);
+                      const char *call_id_b, const char *tenant_id);
+
+/* For the owner node's periodic check of a call it holds media for: whether the record still
+ * exists (another node may have ended the call) and whether the API asked for a hang-up. */
+typedef void call_check_f(void *arg, int exists, int hangup, int store_down);
+int call_store_check(struct call_store *cs, const char *uuid, call_check_f *cb, void *arg);
 
 #endif

@@ -102,6 +102,12 @@ static redisReply *command(struct reg_query *q, int argc, const char **argv, cha
     return NULL;
 }
 
+redisReply *reg_query_command(struct reg_query *q, int argc, const char **argv, char *err,
+                              size_t errlen)
+{
+    return command(q, argc, argv, err, errlen);
+}
+
 int reg_query_ping(struct reg_query *q)
 {
     char err[256];

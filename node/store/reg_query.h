@@ -20,4 +20,9 @@ int reg_query_ping(struct reg_query *q);
  * each with "expires" (seconds left) added. NULL with err when Redis cannot be reached. */
 json_t *reg_query_domain(struct reg_query *q, const char *domain, char *err, size_t errlen);
 
+/* One command on the API thread's Redis connection (reconnecting once if it broke), for the
+ * other read views of live state (call_query.c). NULL with err when Redis cannot be reached. */
+struct redisReply *reg_query_command(struct reg_query *q, int argc, const char **argv, char *err,
+                                     size_t errlen);
+
 #endif

@@ -219,3 +219,40 @@ def test_call_with_media_stays_up(env, quick):
     callee.expect_bye()
     caller.close()
     callee.close()
+
+
+def test_live_calls_are_listed_and_hung_up_through_the_api(env):
+    stack, node1, node2 = env
+    status, tenants = api(node1, "GET", "/v1/tenants", stack.key)
+    tenant = next(t for t in tenants if t["domain"] == DOMAIN)
+    caller, callee = phones(node1)
+    call_and_answer(caller, callee)
+    # Any node's API sees the call (the record is in Redis), with both legs.
+    status, calls = api(node2, "GET", f"/v1/tenants/{tenant['id']}/calls", stack.key)
+    assert status == 200
+    mine = [c for c in calls if c["a"]["call_id"] == caller.dialog["call_id"]]
+    assert len(mine) == 1
+    call = mine[0]
+    assert call["caller"] == "4001" and call["callee"] == "4002" and call["state"] == "confirmed"
+    assert call["node"] == "node1" and call["b"]["contact"].startswith("sip:4002@")
+    # Another tenant's key sees nothing of it.
+    status, other = api(node1, "POST", "/v1/tenants", stack.key,
+                        {"name": "Other", "domain": "other-calls.tandem.test"})
+    status, key = api(node1, "POST", "/v1/api-keys", stack.key, {"tenant_id": other["id"]})
+    assert api(node1, "GET", f"/v1/tenants/{tenant['id']}/calls", key["key"])[0] == 404
+    assert api(node1, "DELETE", f"/v1/tenants/{tenant['id']}/calls/{call['uuid']}",
+               key["key"])[0] == 404
+    # Hang-up through node2's API: node1, which holds the media, sends BYE to both phones.
+    status, body = api(node2, "DELETE", f"/v1/tenants/{tenant['id']}/calls/{call['uuid']}",
+                       stack.key)
+    assert status == 202 and body["status"] == "hanging up"
+    caller.expect_bye(timeout=6)
+    callee.expect_bye(timeout=6)
+    wait_for(lambda: not [c for c in api(node1, "GET", f"/v1/tenants/{tenant['id']}/calls",
+                                         stack.key)[1] if c["uuid"] == call["uuid"]],
+             timeout=5, what="the call to leave the list")
+    unknown = "00000000-0000-4000-8000-000000000000"
+    assert api(node1, "DELETE", f"/v1/tenants/{tenant['id']}/calls/{unknown}",
+               stack.key)[0] == 404
+    caller.close()
+    callee.close()
