@@ -7,9 +7,11 @@
 #include "sip/sip_server.h"
 #include "media/media.h"
 #include "store/call_store.h"
+#include "store/cdr.h"
 #include "store/ka_store.h"
 #include "store/node_registry.h"
 #include "store/pg_conn.h"
+#include "store/routing_store.h"
 #include "store/redis_conn.h"
 #include "store/reg_store.h"
 #include "store/user_store.h"
@@ -45,6 +47,28 @@ static void check_stop(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
     (void)t;
     if (stop_requested)
         su_root_break((su_root_t *)arg);
+}
+
+/* The caches PostgreSQL notifications keep honest, one channel each. */
+struct caches {
+    struct user_store *users;
+    struct routing_store *routing;
+};
+
+static void on_notify(void *arg, const char *channel, const char *payload)
+{
+    struct caches *c = arg;
+    if (strcmp(channel, "tandem_routing") == 0)
+        routing_store_on_notify(c->routing, channel, payload);
+    else
+        user_store_on_notify(c->users, channel, payload);
+}
+
+static void on_connected(void *arg)
+{
+    struct caches *c = arg;
+    user_store_on_connected(c->users);
+    routing_store_on_connected(c->routing);
 }
 
 static int usage(const char *prog)
@@ -110,6 +134,8 @@ int main(int argc, char **argv)
     struct media_engine *media = NULL;
     struct sip_server *sip = NULL;
     struct api_server *api = NULL;
+    struct cdr_writer *cdrs = NULL;
+    struct routing_store *routing = NULL;
 
     if (su_init() != 0) {
         log_error(NULL, "sofia-sip initialisation failed");
@@ -120,19 +146,27 @@ int main(int argc, char **argv)
         goto out;
 
     users = user_store_create(cfg.registrar_user_cache_seconds);
+    routing = routing_store_create();
+    struct caches caches = {users, routing};
+    struct pg_statement statements[8];
+    int nstatements = 0;
+    for (int i = 0; i < user_store_nstatements; i++)
+        statements[nstatements++] = user_store_statements[i];
+    for (int i = 0; i < routing_store_nstatements; i++)
+        statements[nstatements++] = routing_store_statements[i];
     struct pg_conn_options pgo = {
         .conninfo = cfg.postgres_conninfo,
         .timeout_ms = cfg.redis_timeout_ms > 2000 ? cfg.redis_timeout_ms : 2000,
         .up = &status.postgres_up,
-        .listen_channel = "tandem_directory",
-        .on_notify = user_store_on_notify,
-        .on_connected = user_store_on_connected,
-        .arg = users,
-        .statements = user_store_statements,
-        .nstatements = user_store_nstatements,
+        .listen_channel = "tandem_directory,tandem_routing",
+        .on_notify = on_notify,
+        .on_connected = on_connected,
+        .arg = &caches,
+        .statements = statements,
+        .nstatements = nstatements,
     };
     /* One connection LISTENs for cache invalidations; the others only answer lookups. */
-    int pg_ok = users != NULL;
+    int pg_ok = users && routing;
     for (int i = 0; pg_ok && i < PG_CONNECTIONS; i++) {
         pg[i] = pg_conn_create(root, &pgo);
         pg_ok = pg[i] != NULL;
@@ -158,6 +192,7 @@ int main(int argc, char **argv)
         goto out;
     }
     user_store_attach(users, pg, PG_CONNECTIONS);
+    routing_store_attach(routing, pg, PG_CONNECTIONS);
 
     struct media_config mc = {.port_min = cfg.media_port_min,
                               .port_max = cfg.media_port_max,
@@ -169,12 +204,20 @@ int main(int argc, char **argv)
         log_error(NULL, "media: %s", err);
         goto out;
     }
+    cdrs = cdr_writer_start(cfg.postgres_conninfo, cfg.cdr_spool_path, cfg.cdr_batch_max,
+                            cfg.cdr_flush_ms, err, sizeof err);
+    if (!cdrs) {
+        log_error(NULL, "CDR: %s", err);
+        goto out;
+    }
     struct sip_server_deps deps = {.users = users,
                                    .regs = regs,
                                    .kas = kas,
                                    .nodes = nodes,
                                    .calls = call_records,
-                                   .media = media};
+                                   .media = media,
+                                   .cdrs = cdrs,
+                                   .routing = routing};
     sip = sip_server_create(root, &cfg, &status, &deps, err, sizeof err);
     if (!sip) {
         log_error(NULL, "SIP: %s", err);
@@ -206,12 +249,14 @@ out:
     for (int i = 0; i < PG_CONNECTIONS; i++)
         pg_conn_destroy(pg[i]);
     sip_server_destroy(sip); /* releases the calls' media sessions before the engine goes */
+    cdr_writer_stop(cdrs);   /* after the calls: their CDRs are in its queue */
     media_engine_destroy(media);
     call_store_destroy(call_records);
     reg_store_destroy(regs);
     ka_store_destroy(kas);
     node_registry_destroy(nodes);
     user_store_destroy(users);
+    routing_store_destroy(routing);
     if (root)
         su_root_destroy(root);
     su_deinit();

@@ -29,9 +29,9 @@ struct api_call {
     struct admin_db *db;
     struct reg_query *rq;
     enum api_method method;
-    struct admin_db_key key; /* the caller; key.tenant_id "" for a superadmin */
-    char params[2][37];      /* path ids, lowercased: tenant id, then user id */
-    json_t *body;            /* parsed request object for POST/PATCH, else NULL */
+    struct admin_db_key key;     /* the caller; key.tenant_id "" for a superadmin */
+    char params[2][37];          /* path ids, lowercased: tenant id, then user id */
+    json_t *body;                /* parsed request object for POST/PATCH, else NULL */
     struct MHD_Connection *conn; /* for api_query */
 };
 

@@ -48,3 +48,20 @@ void api_reply_invalid(struct api_reply *r, const struct api_verror *err)
 {
     api_reply_error(r, 422, err->message, err->field);
 }
+
+void api_reply_result(struct api_reply *r, enum admin_db_rc rc, const struct admin_db_err *err,
+                      int status, json_t *out)
+{
+    if (rc != ADMIN_DB_OK)
+        api_reply_db(r, rc, err);
+    else
+        api_reply_json(r, status, out);
+}
+
+int api_tenant_visible(const struct api_call *c, struct api_reply *r)
+{
+    if (api_may_see_tenant(c, c->params[0]))
+        return 1;
+    api_reply_error(r, 404, "not found", NULL);
+    return 0;
+}

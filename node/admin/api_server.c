@@ -125,7 +125,8 @@ static int parse_body(struct api_call *c, const struct api_request *req, struct 
 static void handle(struct api_server *s, struct MHD_Connection *conn, const char *url,
                    const char *method, struct api_request *req, struct api_reply *r)
 {
-    struct api_call c = {.cfg = s->cfg, .status = s->status, .method = method_of(method)};
+    struct api_call c = {
+        .cfg = s->cfg, .status = s->status, .method = method_of(method), .conn = conn};
     api_handler handler;
     int needs_auth;
     if (api_route(url, &c, &handler, &needs_auth, r) != 0)
@@ -154,6 +155,11 @@ static void handle(struct api_server *s, struct MHD_Connection *conn, const char
     }
     handler(&c, r);
     json_decref(c.body);
+}
+
+const char *api_query(const struct api_call *c, const char *name)
+{
+    return c->conn ? MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, name) : NULL;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,

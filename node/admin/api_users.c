@@ -25,71 +25,53 @@ static int read_body(struct api_call *c, int creating, struct admin_db_user *u, 
     return 0;
 }
 
-/* 404 unless the caller may see the tenant in the path. */
-static int visible(struct api_call *c, struct api_reply *r)
-{
-    if (api_may_see_tenant(c, c->params[0]))
-        return 1;
-    api_reply_error(r, 404, "not found", NULL);
-    return 0;
-}
-
-static void finish(struct api_reply *r, enum admin_db_rc rc, const struct admin_db_err *err,
-                   int status, json_t *out)
-{
-    if (rc != ADMIN_DB_OK)
-        api_reply_db(r, rc, err);
-    else
-        api_reply_json(r, status, out);
-}
-
 void api_users_list(struct api_call *c, struct api_reply *r)
 {
-    if (!visible(c, r))
+    if (!api_tenant_visible(c, r))
         return;
     json_t *out = NULL;
     struct admin_db_err err = {0};
     enum admin_db_rc rc = admin_db_user_list(c->db, c->params[0], &out, &err);
-    finish(r, rc, &err, 200, out);
+    api_reply_result(r, rc, &err, 200, out);
 }
 
 void api_users_create(struct api_call *c, struct api_reply *r)
 {
     struct admin_db_user u;
-    if (!visible(c, r) || read_body(c, 1, &u, r) != 0)
+    if (!api_tenant_visible(c, r) || read_body(c, 1, &u, r) != 0)
         return;
     json_t *out = NULL;
     struct admin_db_err err = {0};
     enum admin_db_rc rc = admin_db_user_create(c->db, c->params[0], &u, &out, &err);
-    finish(r, rc, &err, 201, out);
+    api_reply_result(r, rc, &err, 201, out);
 }
 
 void api_user_get(struct api_call *c, struct api_reply *r)
 {
-    if (!visible(c, r))
+    if (!api_tenant_visible(c, r))
         return;
     json_t *out = NULL;
     struct admin_db_err err = {0};
     enum admin_db_rc rc = admin_db_user_get(c->db, c->params[0], c->params[1], &out, &err);
-    finish(r, rc, &err, 200, out);
+    api_reply_result(r, rc, &err, 200, out);
 }
 
 void api_user_update(struct api_call *c, struct api_reply *r)
 {
     struct admin_db_user u;
-    if (!visible(c, r) || read_body(c, 0, &u, r) != 0)
+    if (!api_tenant_visible(c, r) || read_body(c, 0, &u, r) != 0)
         return;
     json_t *out = NULL;
     struct admin_db_err err = {0};
     enum admin_db_rc rc = admin_db_user_update(c->db, c->params[0], c->params[1], &u, &out, &err);
-    finish(r, rc, &err, 200, out);
+    api_reply_result(r, rc, &err, 200, out);
 }
 
 void api_user_delete(struct api_call *c, struct api_reply *r)
 {
-    if (!visible(c, r))
+    if (!api_tenant_visible(c, r))
         return;
     struct admin_db_err err = {0};
     enum admin_db_rc rc = admin_db_user_delete(c->db, c->params[0], c->params[1], &err);
-    finish(r, rc, &err, 204, NULL);
+    api_reply_result(r, rc, &err, 204, NULL);
 }

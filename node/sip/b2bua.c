@@ -2,7 +2,7 @@
  * are read from Redis and every contact is called in parallel with this node's media address
  * in the SDP; the first 2xx wins, the other forks are cancelled, and the caller gets the answer
  * with the node's media address. Failures come back as the best final response (RFC 3261 16.7). */
-#include "sip/call.h"
+#include "sip/b2bua.h"
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -10,6 +10,7 @@
 #include "sip/auth.h"
 #include "sip/sdp_rewrite.h"
 #include "store/reg_store.h"
+#include "store/routing_store.h"
 #include "store/user_store.h"
 
 #include <ctype.h>
@@ -27,31 +28,14 @@
 
 #define MAX_FORKS 16
 
-struct fork {
-    struct fork *next;
-    struct call *call;
-    nta_outgoing_t *orq;
-    struct dlg_side side;
-    unsigned long invite_cseq;
-    int done, answered;
-};
-
-/* What set-up needs beyond the call itself; freed once the forks are out. */
-struct invite_ctx {
-    struct call *call;
-    sip_t const *sip;
-    struct sip_source src;
-    struct auth_credentials cr;
-};
-
-static long long wall_ms(void)
+long long b2bua_wall_ms(void)
 {
     struct timeval tv;
     gettimeofday(&tv, NULL);
     return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-static void random_tag(char *out, size_t len)
+void b2bua_random_tag(char *out, size_t len)
 {
     unsigned char r[8] = {0};
     RAND_bytes(r, sizeof r);
@@ -88,7 +72,7 @@ static int q850_from_sip(int status)
     }
 }
 
-static void fail(struct call *c, int status, const char *phrase, const char *why)
+void b2bua_fail(struct call *c, int status, const char *phrase, const char *why)
 {
     c->final_status = status;
     c->q850_cause = q850_from_sip(status);
@@ -115,8 +99,11 @@ void b2bua_abandon(struct call *c, int status, const char *phrase)
                 nta_outgoing_cancel(f->orq);
             nta_outgoing_destroy(f->orq);
         }
+        if (f->timer)
+            su_timer_destroy(f->timer);
         free(f);
     }
+    gateway_plan_free(c);
     if (c->irq) {
         nta_incoming_treply(c->irq, status, phrase, TAG_END());
         nta_incoming_destroy(c->irq);
@@ -124,7 +111,7 @@ void b2bua_abandon(struct call *c, int status, const char *phrase)
     }
 }
 
-static void copy(char *dst, size_t len, const char *src)
+void b2bua_copy(char *dst, size_t len, const char *src)
 {
     snprintf(dst, len, "%s", src ? src : "");
 }
@@ -149,7 +136,7 @@ static void route_set(su_home_t *home, sip_record_route_t const *rr, int reverse
 
 /* Called first by every set-up continuation: the lookup is over, and a CANCEL that came in
  * meanwhile (already answered with 487) ends the call here. Returns 1 when it ended. */
-static int resumed(struct invite_ctx *x)
+int b2bua_resumed(struct invite_ctx *x)
 {
     struct call *c = x->call;
     c->looking_up = 0;
@@ -174,10 +161,10 @@ static void learn_dialog(struct fork *f, sip_t const *sip)
 {
     su_home_t home[1] = {SU_HOME_INIT(home)};
     char *to = sip_header_as_string(home, (sip_header_t const *)sip->sip_to);
-    copy(f->side.remote_hdr, sizeof f->side.remote_hdr, to);
+    b2bua_copy(f->side.remote_hdr, sizeof f->side.remote_hdr, to);
     if (sip->sip_contact)
-        copy(f->side.remote_target, sizeof f->side.remote_target,
-             url_as_string(home, sip->sip_contact->m_url));
+        b2bua_copy(f->side.remote_target, sizeof f->side.remote_target,
+                   url_as_string(home, sip->sip_contact->m_url));
     route_set(home, sip->sip_record_route, 1, f->side.route, sizeof f->side.route);
     su_home_deinit(home);
 }
@@ -203,6 +190,12 @@ static void answer_a(struct call *c, int status, const char *phrase, const char 
 static void won(struct call *c, struct fork *f, sip_t const *sip)
 {
     f->answered = 1;
+    if (f->timer) {
+        su_timer_destroy(f->timer);
+        f->timer = NULL;
+    }
+    if (f->attempt)
+        b2bua_copy(c->gateway, sizeof c->gateway, f->attempt->gw.name);
     learn_dialog(f, sip);
     ack_fork(c, f);
     for (struct fork *o = c->forks; o; o = o->next)
@@ -215,14 +208,14 @@ static void won(struct call *c, struct fork *f, sip_t const *sip)
     nta_incoming_destroy(c->irq);
     c->irq = NULL;
     c->state = CALL_CONFIRMED;
-    c->answered_ms = wall_ms();
+    c->answered_ms = b2bua_wall_ms();
     c->answered_mono = clock_mono();
     if (c->setup_timer) {
         su_timer_destroy(c->setup_timer);
         c->setup_timer = NULL;
     }
     c->final_status = 200;
-    copy(c->callee_routed, sizeof c->callee_routed, c->b.remote_target);
+    b2bua_copy(c->callee_routed, sizeof c->callee_routed, c->b.remote_target);
     log_info(c->a.call_id, "call %s answered by %s", c->uuid, c->b.remote_target);
     call_publish(c);
 }
@@ -233,11 +226,11 @@ static void remember_failure(struct call *c, int status, const char *phrase)
     int cls = status / 100, best = c->best_status / 100;
     if (!c->best_status || cls == 6 || (best != 6 && cls < best)) {
         c->best_status = status;
-        copy(c->best_phrase, sizeof c->best_phrase, phrase);
+        b2bua_copy(c->best_phrase, sizeof c->best_phrase, phrase);
     }
 }
 
-static int on_fork_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t const *sip)
+int b2bua_on_fork_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t const *sip)
 {
     struct fork *f = (struct fork *)magic;
     struct call *c = f->call;
@@ -245,13 +238,15 @@ static int on_fork_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, si
     const char *phrase = sip && sip->sip_status ? sip->sip_status->st_phrase : "Request Timeout";
 
     if (status < 200) {
+        if (f->attempt && status > 100)
+            gateway_fork_progress(f);
         if (c->state != CALL_EARLY || !c->irq)
             return 0;
         if (status == 183 && sip->sip_payload) {
             answer_a(c, status, phrase, sip->sip_payload->pl_data, sip->sip_payload->pl_len);
         }
         if (!c->progress_ms && (status == 180 || status == 183))
-            c->progress_ms = wall_ms();
+            c->progress_ms = b2bua_wall_ms();
         if (status == 180 && !c->ringing_sent) {
             c->ringing_sent = 1;
             answer_a(c, status, phrase, NULL, 0);
@@ -279,17 +274,26 @@ static int on_fork_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, si
         won(c, f, sip);
         return 0;
     }
+    if (f->attempt && (status == 401 || status == 407) && c->state == CALL_EARLY &&
+        gateway_authenticate(c, f, sip))
+        return 0;
     if (!f->done) {
         f->done = 1;
         c->pending--;
     }
     nta_outgoing_destroy(orq);
     f->orq = NULL;
+    if (f->timer) {
+        su_timer_destroy(f->timer);
+        f->timer = NULL;
+    }
     if (c->state != CALL_EARLY)
         return 0; /* a loser's 487 after the winner answered */
+    if (f->attempt && gateway_fork_failed(c, f, status))
+        return 0;
     remember_failure(c, status, phrase);
     if (c->pending == 0)
-        fail(c, c->best_status, c->best_phrase, "no contact answered");
+        b2bua_fail(c, c->best_status, c->best_phrase, "no contact answered");
     return 0;
 }
 
@@ -308,13 +312,13 @@ static int start_fork(struct call *c, json_t *binding, int n, const char *sdp, c
         return -1;
     f->call = c;
     char tag[24];
-    random_tag(tag, sizeof tag);
+    b2bua_random_tag(tag, sizeof tag);
     snprintf(f->side.call_id, sizeof f->side.call_id, "%s-%d@tandem", c->uuid, n);
     snprintf(f->side.local_hdr, sizeof f->side.local_hdr, "%s%s%s<sip:%s@%s>;tag=%s",
              display ? "\"" : "", display ? display : "", display ? "\" " : "", c->caller,
              c->domain, tag);
     snprintf(f->side.remote_hdr, sizeof f->side.remote_hdr, "<sip:%s@%s>", c->callee, c->domain);
-    copy(f->side.remote_target, sizeof f->side.remote_target, contact);
+    b2bua_copy(f->side.remote_target, sizeof f->side.remote_target, contact);
     /* The NAT-facing address the binding came from, or its Path (RFC 3327) when it has one. */
     snprintf(f->side.destination, sizeof f->side.destination, "sip:%s;transport=%s", received,
              transport);
@@ -328,8 +332,8 @@ static int start_fork(struct call *c, json_t *binding, int n, const char *sdp, c
     }
     f->side.media_port = c->b.media_port;
     f->invite_cseq = f->side.local_cseq + 1;
-    f->orq = dlg_send(c->calls, &f->side, sip_method_invite, "INVITE", 0, sdp, on_fork_response,
-                      (nta_outgoing_magic_t *)f);
+    f->orq = dlg_send(c->calls, &f->side, sip_method_invite, "INVITE", 0, sdp,
+                      b2bua_on_fork_response, (nta_outgoing_magic_t *)f);
     if (!f->orq) {
         free(f);
         return -1;
@@ -346,47 +350,59 @@ static void answer_timeout(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *ar
     (void)t;
     struct call *c = (struct call *)arg;
     if (c->state == CALL_EARLY && c->irq)
-        fail(c, 480, "No Answer", "nobody answered in time");
+        b2bua_fail(c, 480, "No Answer", "nobody answered in time");
 }
 
-static void start_answer_timer(struct call *c, const struct calls_deps *d)
+void b2bua_start_answer_timer(struct call *c, const struct calls_deps *d)
 {
     c->setup_timer = su_timer_create(su_root_task(d->root), d->cfg->calls_answer_timeout * 1000);
     if (c->setup_timer)
         su_timer_set(c->setup_timer, answer_timeout, (su_timer_arg_t *)c);
 }
 
+char *b2bua_prepare_media(struct call *c)
+{
+    const struct calls_deps *d = calls_deps(c->calls);
+    char err[256];
+    struct sdp_audio offer;
+    char *sdp_b = NULL;
+    if (!c->media)
+        c->media = media_session_create(d->media, c->a.call_id, err, sizeof err);
+    if (!c->media) {
+        log_warn(c->a.call_id, "call %s: no media session: %s", c->uuid, err);
+        b2bua_fail(c, 503, "Media Capacity Exhausted", "no media session");
+        return NULL;
+    }
+    if (sdp_audio_find(c->offer, strlen(c->offer), &offer) != 0 ||
+        !(sdp_b = sdp_rewrite_audio(c->offer, strlen(c->offer), c->media_ip,
+                                    media_leg_local_port(c->media, MEDIA_LEG_B)))) {
+        b2bua_fail(c, SIP_488_NOT_ACCEPTABLE, "offer without a usable audio stream");
+        return NULL;
+    }
+    c->a.media_port = media_leg_local_port(c->media, MEDIA_LEG_A);
+    c->b.media_port = media_leg_local_port(c->media, MEDIA_LEG_B);
+    media_leg_set_remote(c->media, MEDIA_LEG_A, offer.ip, offer.port, offer.rtcp_port);
+    return sdp_b;
+}
+
 static void on_bindings(void *arg, json_t *bindings)
 {
     struct invite_ctx *x = arg;
-    if (resumed(x))
+    if (b2bua_resumed(x))
         return;
     struct call *c = x->call;
     const struct calls_deps *d = calls_deps(c->calls);
     if (!bindings) {
-        fail(c, 503, "Location Service Unavailable", "registration store unavailable");
+        b2bua_fail(c, 503, "Location Service Unavailable", "registration store unavailable");
     } else if (json_array_size(bindings) == 0) {
-        fail(c, SIP_480_TEMPORARILY_UNAVAILABLE, "callee not registered");
+        b2bua_fail(c, SIP_480_TEMPORARILY_UNAVAILABLE, "callee not registered");
     } else {
-        char err[256];
-        c->media = media_session_create(d->media, c->a.call_id, err, sizeof err);
-        struct sdp_audio offer;
-        char *sdp_b = NULL;
-        if (!c->media) {
-            log_warn(c->a.call_id, "call %s: no media session: %s", c->uuid, err);
-            fail(c, 503, "Media Capacity Exhausted", "no media session");
-        } else if (sdp_audio_find(c->offer, strlen(c->offer), &offer) != 0 ||
-                   !(sdp_b = sdp_rewrite_audio(c->offer, strlen(c->offer), c->media_ip,
-                                               media_leg_local_port(c->media, MEDIA_LEG_B)))) {
-            fail(c, SIP_488_NOT_ACCEPTABLE, "offer without a usable audio stream");
-        } else {
-            c->a.media_port = media_leg_local_port(c->media, MEDIA_LEG_A);
-            c->b.media_port = media_leg_local_port(c->media, MEDIA_LEG_B);
-            media_leg_set_remote(c->media, MEDIA_LEG_A, offer.ip, offer.port, offer.rtcp_port);
+        char *sdp_b = b2bua_prepare_media(c);
+        if (sdp_b) {
             const char *display = x->sip->sip_from->a_display;
             char quoted[128] = "";
             if (display) { /* a_display may carry its own quotes */
-                copy(quoted, sizeof quoted, display);
+                b2bua_copy(quoted, sizeof quoted, display);
                 char *p = quoted;
                 for (char *q = quoted; *q; q++)
                     if (*q != '"')
@@ -403,9 +419,9 @@ static void on_bindings(void *arg, json_t *bindings)
                     started++;
             }
             if (!started) {
-                fail(c, SIP_480_TEMPORARILY_UNAVAILABLE, "no contact could be called");
+                b2bua_fail(c, SIP_480_TEMPORARILY_UNAVAILABLE, "no contact could be called");
             } else {
-                start_answer_timer(c, d);
+                b2bua_start_answer_timer(c, d);
                 log_info(c->a.call_id, "call %s %s@%s -> %s: ringing %d contact(s)", c->uuid,
                          c->caller, c->domain, c->callee, started);
             }
@@ -415,22 +431,35 @@ static void on_bindings(void *arg, json_t *bindings)
     free(x);
 }
 
-static void on_callee(void *arg, const struct user_info *u)
+void b2bua_ring_extension(struct invite_ctx *x)
+{
+    struct call *c = x->call;
+    c->looking_up = 1;
+    if (reg_store_lookup(calls_deps(c->calls)->regs, c->domain, c->callee, on_bindings, x) == 0)
+        return;
+    c->looking_up = 0;
+    b2bua_fail(c, 503, "Location Service Unavailable", "registration store unavailable");
+    free(x);
+}
+
+void b2bua_on_callee(void *arg, const struct user_info *u)
 {
     struct invite_ctx *x = arg;
-    if (resumed(x))
+    if (b2bua_resumed(x))
         return;
     struct call *c = x->call;
     if (!u) {
-        fail(c, 503, "Directory Unavailable", "directory unavailable");
-    } else if (!u->found || !u->enabled) {
-        fail(c, SIP_404_NOT_FOUND, "no such extension");
-    } else if (reg_store_lookup(calls_deps(c->calls)->regs, c->domain, c->callee, on_bindings, x) ==
-               0) {
-        c->looking_up = 1;
+        b2bua_fail(c, 503, "Directory Unavailable", "directory unavailable");
+    } else if (u->found && !u->enabled) {
+        b2bua_fail(c, SIP_404_NOT_FOUND, "extension disabled");
+    } else if (u->found) {
+        b2bua_ring_extension(x);
         return;
+    } else if (x->from_gateway) {
+        b2bua_fail(c, SIP_404_NOT_FOUND, "the DID's extension does not exist");
     } else {
-        fail(c, 503, "Location Service Unavailable", "registration store unavailable");
+        gateway_route(x); /* not an extension: a number for the outside world */
+        return;
     }
     free(x);
 }
@@ -441,7 +470,7 @@ static void challenge(struct invite_ctx *x, int stale)
     char header[512];
     if (auth_challenge(calls_deps(c->calls)->cfg->auth_nonce_secret, c->domain, stale, header,
                        sizeof header) != 0) {
-        fail(c, SIP_500_INTERNAL_SERVER_ERROR, "no nonce");
+        b2bua_fail(c, SIP_500_INTERNAL_SERVER_ERROR, "no nonce");
         return;
     }
     nta_incoming_treply(c->irq, SIP_407_PROXY_AUTH_REQUIRED, SIPTAG_PROXY_AUTHENTICATE_STR(header),
@@ -454,22 +483,22 @@ static void challenge(struct invite_ctx *x, int stale)
 static void on_caller(void *arg, const struct user_info *u)
 {
     struct invite_ctx *x = arg;
-    if (resumed(x))
+    if (b2bua_resumed(x))
         return;
     struct call *c = x->call;
     const struct calls_deps *d = calls_deps(c->calls);
     if (!u) {
-        fail(c, 503, "Directory Unavailable", "directory unavailable");
+        b2bua_fail(c, 503, "Directory Unavailable", "directory unavailable");
     } else if (!u->found || !auth_verify(&x->cr, u->ha1, "INVITE")) {
         auth_log_failure(d->rl, d->status, d->cfg, &x->src, c->a.call_id, c->caller, c->domain,
                          u->found ? "wrong-password" : "unknown-user");
         challenge(x, 0);
     } else if (!u->enabled) {
-        fail(c, SIP_403_FORBIDDEN, "caller disabled");
+        b2bua_fail(c, SIP_403_FORBIDDEN, "caller disabled");
     } else {
-        copy(c->tenant_id, sizeof c->tenant_id, u->tenant_id);
+        b2bua_copy(c->tenant_id, sizeof c->tenant_id, u->tenant_id);
         c->looking_up = 1;
-        user_store_lookup(d->users, c->domain, c->callee, on_callee, x);
+        user_store_lookup(d->users, c->domain, c->callee, b2bua_on_callee, x);
         return;
     }
     free(x);
@@ -490,7 +519,7 @@ static int on_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq, sip_t con
     if (c->state != CALL_EARLY || !c->irq)
         return 0;
     if (!c->looking_up) {
-        fail(c, SIP_487_REQUEST_CANCELLED, "cancelled by caller");
+        b2bua_fail(c, SIP_487_REQUEST_CANCELLED, "cancelled by caller");
         return 0;
     }
     /* A lookup still holds the call: answer now, end the call when the lookup returns. */
@@ -499,6 +528,56 @@ static int on_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq, sip_t con
     c->irq = NULL;
     c->cancelled = 1;
     return 0;
+}
+
+static void authenticate(struct invite_ctx *x)
+{
+    struct call *c = x->call;
+    const struct calls_deps *d = calls_deps(c->calls);
+    sip_t const *sip = x->sip;
+    const struct sip_source *src = &x->src;
+    switch (auth_parse(sip->sip_proxy_authorization, c->domain, d->cfg->auth_nonce_secret,
+                       d->cfg->auth_nonce_lifetime, &x->cr)) {
+    case AUTH_NONE:
+        challenge(x, 0);
+        free(x);
+        return;
+    case AUTH_STALE:
+        challenge(x, 1);
+        free(x);
+        return;
+    case AUTH_MALFORMED:
+    case AUTH_FORGED:
+        auth_log_failure(d->rl, d->status, d->cfg, src, c->a.call_id, c->caller, c->domain,
+                         "bad-credentials");
+        challenge(x, 0);
+        free(x);
+        return;
+    case AUTH_PARSED:
+        break;
+    }
+    if (strcmp(x->cr.username, c->caller) != 0) {
+        auth_log_failure(d->rl, d->status, d->cfg, src, c->a.call_id, x->cr.username, c->domain,
+                         "username-mismatch");
+        free(x);
+        b2bua_fail(c, SIP_403_FORBIDDEN, "caller identity mismatch");
+        return;
+    }
+    c->looking_up = 1;
+    user_store_lookup(d->users, c->domain, c->caller, on_caller, x);
+}
+
+/* Gateways are recognised by source address before anything else: they do not authenticate. */
+static void on_source(void *arg, const struct rt_source *gw)
+{
+    struct invite_ctx *x = arg;
+    if (b2bua_resumed(x))
+        return;
+    if (gw->found) {
+        gateway_inbound(x, gw);
+        return;
+    }
+    authenticate(x);
 }
 
 void calls_invite(struct calls *cs, nta_incoming_t *irq, sip_t const *sip,
@@ -527,24 +606,25 @@ void calls_invite(struct calls *cs, nta_incoming_t *irq, sip_t const *sip,
         !sip->sip_call_id || !sip->sip_cseq || strlen(from->url_host) >= sizeof c->domain ||
         strlen(from->url_user) >= sizeof c->caller || strlen(ruri->url_user) >= sizeof c->callee) {
         free(x);
-        fail(c, 400, "Bad Request Addresses", "bad request");
+        b2bua_fail(c, 400, "Bad Request Addresses", "bad request");
         return;
     }
-    copy(c->domain, sizeof c->domain, from->url_host);
+    b2bua_copy(c->domain, sizeof c->domain, from->url_host);
     lowercase(c->domain);
-    copy(c->caller, sizeof c->caller, from->url_user);
-    copy(c->callee, sizeof c->callee, ruri->url_user);
-    copy(c->media_ip, sizeof c->media_ip, d->cfg->media_address);
+    b2bua_copy(c->caller, sizeof c->caller, from->url_user);
+    b2bua_copy(c->callee, sizeof c->callee, ruri->url_user);
+    b2bua_copy(c->media_ip, sizeof c->media_ip, d->cfg->media_address);
 
     su_home_t home[1] = {SU_HOME_INIT(home)};
     struct dlg_side *a = &c->a;
-    copy(a->call_id, sizeof a->call_id, sip->sip_call_id->i_id);
-    copy(a->remote_hdr, sizeof a->remote_hdr,
-         sip_header_as_string(home, (sip_header_t const *)sip->sip_from));
+    b2bua_copy(a->call_id, sizeof a->call_id, sip->sip_call_id->i_id);
+    b2bua_copy(a->remote_hdr, sizeof a->remote_hdr,
+               sip_header_as_string(home, (sip_header_t const *)sip->sip_from));
     snprintf(a->local_hdr, sizeof a->local_hdr, "%s;tag=%s",
              sip_header_as_string(home, (sip_header_t const *)sip->sip_to),
              nta_incoming_tag(irq, NULL));
-    copy(a->remote_target, sizeof a->remote_target, url_as_string(home, sip->sip_contact->m_url));
+    b2bua_copy(a->remote_target, sizeof a->remote_target,
+               url_as_string(home, sip->sip_contact->m_url));
     route_set(home, sip->sip_record_route, 0, a->route, sizeof a->route);
     snprintf(a->destination, sizeof a->destination, "sip:%s;transport=%s", src->received,
              src->transport);
@@ -553,38 +633,11 @@ void calls_invite(struct calls *cs, nta_incoming_t *irq, sip_t const *sip,
 
     if (!sip->sip_payload || !sip->sip_payload->pl_len) {
         free(x);
-        fail(c, SIP_488_NOT_ACCEPTABLE, "no SDP offer (late offer is not supported yet)");
+        b2bua_fail(c, SIP_488_NOT_ACCEPTABLE, "no SDP offer (late offer is not supported yet)");
         return;
     }
     c->offer = strndup(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
 
-    switch (auth_parse(sip->sip_proxy_authorization, c->domain, d->cfg->auth_nonce_secret,
-                       d->cfg->auth_nonce_lifetime, &x->cr)) {
-    case AUTH_NONE:
-        challenge(x, 0);
-        free(x);
-        return;
-    case AUTH_STALE:
-        challenge(x, 1);
-        free(x);
-        return;
-    case AUTH_MALFORMED:
-    case AUTH_FORGED:
-        auth_log_failure(d->rl, d->status, d->cfg, src, c->a.call_id, c->caller, c->domain,
-                         "bad-credentials");
-        challenge(x, 0);
-        free(x);
-        return;
-    case AUTH_PARSED:
-        break;
-    }
-    if (strcmp(x->cr.username, c->caller) != 0) {
-        auth_log_failure(d->rl, d->status, d->cfg, src, c->a.call_id, x->cr.username, c->domain,
-                         "username-mismatch");
-        free(x);
-        fail(c, SIP_403_FORBIDDEN, "caller identity mismatch");
-        return;
-    }
     c->looking_up = 1;
-    user_store_lookup(d->users, c->domain, c->caller, on_caller, x);
+    routing_store_source(d->routing, src->ip, on_source, x);
 }

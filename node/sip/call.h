@@ -14,6 +14,8 @@
 
 struct calls;
 struct fork;
+struct gw_plan;
+struct routing_store;
 struct media_engine;
 struct media_session;
 struct user_store;
@@ -65,6 +67,7 @@ struct call {
     int looking_up; /* a store lookup holds the call: a CANCEL must not free it */
     int cancelled;
     su_timer_t *setup_timer; /* rings for calls.answer_timeout at most */
+    struct gw_plan *plan;    /* calls to gateways: the attempts in order */
     double answered_mono;    /* clock_mono() at answer: media silence counts from here */
     int on_hold;
 };
@@ -80,6 +83,7 @@ struct calls_deps {
     struct media_engine *media;
     struct ratelimit *rl;
     struct cdr_writer *cdrs; /* may be NULL: no CDRs */
+    struct routing_store *routing;
 };
 
 struct calls *calls_create(const struct calls_deps *deps);
@@ -116,6 +120,11 @@ void b2bua_abandon(struct call *c, int status, const char *phrase);
 
 /* Ends a confirmed call from this node (media timeout, API hang-up): BYE to both parties. */
 void call_hangup(struct call *c, int q850, const char *why);
+
+/* dlg_send with extra header lines ("Name: value\r\n..."), e.g. credentials, caller-id. */
+nta_outgoing_t *dlg_send_with(struct calls *cs, struct dlg_side *side, sip_method_t method,
+                              const char *name, unsigned long cseq_for_ack, const char *sdp,
+                              const char *headers, nta_response_f *cb, nta_outgoing_magic_t *magic);
 
 /* Sends a request on one side of a dialog (BYE, ACK, re-INVITE...); bumps local_cseq except
  * for ACK. body may be NULL. cb may be NULL for fire-and-forget. */

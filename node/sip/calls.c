@@ -213,6 +213,13 @@ nta_outgoing_t *dlg_send(struct calls *cs, struct dlg_side *side, sip_method_t m
                          const char *name, unsigned long cseq_for_ack, const char *sdp,
                          nta_response_f *cb, nta_outgoing_magic_t *magic)
 {
+    return dlg_send_with(cs, side, method, name, cseq_for_ack, sdp, NULL, cb, magic);
+}
+
+nta_outgoing_t *dlg_send_with(struct calls *cs, struct dlg_side *side, sip_method_t method,
+                              const char *name, unsigned long cseq_for_ack, const char *sdp,
+                              const char *headers, nta_response_f *cb, nta_outgoing_magic_t *magic)
+{
     msg_t *msg = nta_msg_create(cs->deps.agent, 0);
     if (!msg)
         return NULL;
@@ -232,7 +239,8 @@ nta_outgoing_t *dlg_send(struct calls *cs, struct dlg_side *side, sip_method_t m
                    SIPTAG_MAX_FORWARDS_STR("70"),
                    TAG_IF(method == sip_method_invite, SIPTAG_CONTACT_STR(contact)),
                    TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
-                   TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END()) < 0 ||
+                   TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)),
+                   TAG_IF(headers, SIPTAG_HEADER_STR(headers)), TAG_END()) < 0 ||
         !sip->sip_request) {
         msg_destroy(msg);
         return NULL;

@@ -288,6 +288,7 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
         .media = deps->media,
         .rl = s->rl,
         .cdrs = deps->cdrs,
+        .routing = deps->routing,
     };
     s->calls = calls_create(&cd);
     if (!s->calls) {

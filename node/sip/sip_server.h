@@ -13,6 +13,7 @@ struct reg_store;
 struct ka_store;
 struct node_registry;
 struct call_store;
+struct routing_store;
 struct media_engine;
 struct cdr_writer;
 struct sip_server;
@@ -35,6 +36,7 @@ struct sip_server_deps {
     struct call_store *calls;
     struct media_engine *media;
     struct cdr_writer *cdrs; /* may be NULL */
+    struct routing_store *routing;
 };
 
 struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config *cfg,

@@ -16,15 +16,15 @@ enum admin_db_rc admin_db_gateway_list(struct admin_db *db, const char *tenant_i
 enum admin_db_rc admin_db_gateway_get(struct admin_db *db, const char *tenant_id, const char *id,
                                       json_t **out, struct admin_db_err *err);
 /* INVALID naming "username" or "password" when the result would register without them. */
-enum admin_db_rc admin_db_gateway_update(struct admin_db *db, const char *tenant_id,
-                                         const char *id, const json_t *body, json_t **out,
+enum admin_db_rc admin_db_gateway_update(struct admin_db *db, const char *tenant_id, const char *id,
+                                         const json_t *body, json_t **out,
                                          struct admin_db_err *err);
 /* CONFLICT while a route of the tenant still lists the gateway. */
-enum admin_db_rc admin_db_gateway_delete(struct admin_db *db, const char *tenant_id,
-                                         const char *id, struct admin_db_err *err);
+enum admin_db_rc admin_db_gateway_delete(struct admin_db *db, const char *tenant_id, const char *id,
+                                         struct admin_db_err *err);
 
-enum admin_db_rc admin_db_did_create(struct admin_db *db, const char *tenant_id,
-                                     const json_t *body, json_t **out, struct admin_db_err *err);
+enum admin_db_rc admin_db_did_create(struct admin_db *db, const char *tenant_id, const json_t *body,
+                                     json_t **out, struct admin_db_err *err);
 enum admin_db_rc admin_db_did_list(struct admin_db *db, const char *tenant_id, json_t **out,
                                    struct admin_db_err *err);
 enum admin_db_rc admin_db_did_get(struct admin_db *db, const char *tenant_id, const char *id,
@@ -43,8 +43,7 @@ enum admin_db_rc admin_db_route_list(struct admin_db *db, const char *tenant_id,
 enum admin_db_rc admin_db_route_get(struct admin_db *db, const char *tenant_id, const char *id,
                                     json_t **out, struct admin_db_err *err);
 enum admin_db_rc admin_db_route_update(struct admin_db *db, const char *tenant_id, const char *id,
-                                       const json_t *body, json_t **out,
-                                       struct admin_db_err *err);
+                                       const json_t *body, json_t **out, struct admin_db_err *err);
 enum admin_db_rc admin_db_route_delete(struct admin_db *db, const char *tenant_id, const char *id,
                                        struct admin_db_err *err);
 

@@ -50,9 +50,12 @@ static enum admin_db_rc write_error(const struct admin_db_table *t, enum admin_d
 static void col_expr(FILE *f, const struct admin_db_col *c, int p)
 {
     static const char *const casts[] = {
-        [ADMIN_DB_C_TEXT] = "",         [ADMIN_DB_C_INT] = "::int",
-        [ADMIN_DB_C_BOOL] = "::boolean", [ADMIN_DB_C_NUMERIC] = "::numeric",
-        [ADMIN_DB_C_INT_ARRAY] = "::int[]", [ADMIN_DB_C_CIDR_ARRAY] = "::cidr[]",
+        [ADMIN_DB_C_TEXT] = "",
+        [ADMIN_DB_C_INT] = "::int",
+        [ADMIN_DB_C_BOOL] = "::boolean",
+        [ADMIN_DB_C_NUMERIC] = "::numeric",
+        [ADMIN_DB_C_INT_ARRAY] = "::int[]",
+        [ADMIN_DB_C_CIDR_ARRAY] = "::cidr[]",
         [ADMIN_DB_C_UUID_ARRAY] = "::uuid[]",
     };
     if (c->type >= ADMIN_DB_C_INT_ARRAY)
@@ -84,8 +87,9 @@ static char *build_sql(const struct admin_db_table *t, const json_t *body, int u
             col_expr(f, &t->cols[i], 3);
             fputs(", ", f);
         }
-        fprintf(f, "updated_at = now() WHERE tenant_id = $1 AND id = $2 AND $3::jsonb IS NOT NULL "
-                   "RETURNING (%s)::text",
+        fprintf(f,
+                "updated_at = now() WHERE tenant_id = $1 AND id = $2 AND $3::jsonb IS NOT NULL "
+                "RETURNING (%s)::text",
                 t->json);
     } else {
         fprintf(f, "INSERT INTO %s (tenant_id", t->name);
@@ -99,7 +103,9 @@ static char *build_sql(const struct admin_db_table *t, const json_t *body, int u
             fputs(", ", f);
             col_expr(f, &t->cols[i], 2);
         }
-        fprintf(f, " FROM tenants tn WHERE tn.id = $1 AND $2::jsonb IS NOT NULL RETURNING (%s)::text", t->json);
+        fprintf(f,
+                " FROM tenants tn WHERE tn.id = $1 AND $2::jsonb IS NOT NULL RETURNING (%s)::text",
+                t->json);
     }
     if (ferror(f)) {
         fclose(f);
@@ -130,17 +136,17 @@ enum admin_db_rc admin_db_table_list(struct admin_db *db, const struct admin_db_
 }
 
 enum admin_db_rc admin_db_table_get(struct admin_db *db, const struct admin_db_table *t,
-                                    const char *tenant_id, const char *id, const char *lock,
-                                    json_t **out, struct admin_db_err *err)
+                                    const char *tenant_id, const char *id, json_t **out,
+                                    struct admin_db_err *err)
 {
     char sql[4096];
-    int n = snprintf(sql, sizeof sql, "SELECT (%s)::text FROM %s WHERE tenant_id = $1 AND id = $2 %s",
-                     t->json, t->name, lock);
+    int n = snprintf(sql, sizeof sql, "SELECT (%s)::text FROM %s WHERE tenant_id = $1 AND id = $2",
+                     t->json, t->name);
     if (n < 0 || (size_t)n >= sizeof sql)
         return admin_db_no_memory(err);
     const char *p[] = {tenant_id, id};
     enum admin_db_rc rc;
-    PGresult *r = admin_db_exec(db, sql, 2, p, !*lock, &rc, err);
+    PGresult *r = admin_db_exec(db, sql, 2, p, 1, &rc, err);
     return r ? json_result(r, out, err) : rc;
 }
 
@@ -182,8 +188,8 @@ enum admin_db_rc admin_db_table_delete(struct admin_db *db, const struct admin_d
                                        struct admin_db_err *err)
 {
     char sql[256];
-    int n = snprintf(sql, sizeof sql, "DELETE FROM %s WHERE tenant_id = $1 AND id = $2 RETURNING id",
-                     t->name);
+    int n = snprintf(sql, sizeof sql,
+                     "DELETE FROM %s WHERE tenant_id = $1 AND id = $2 RETURNING id", t->name);
     if (n < 0 || (size_t)n >= sizeof sql)
         return admin_db_no_memory(err);
     const char *p[] = {tenant_id, id};

@@ -6,7 +6,8 @@
 #include "store/admin_db_internal.h"
 
 /* ISO 8601 UTC text of a timestamptz column, inside a json_build_object. */
-#define ADMIN_DB_JSON_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define ADMIN_DB_JSON_TS(col)                                                                      \
+    "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* How a body value becomes a column value (the body is passed whole as one jsonb parameter). */
 enum admin_db_ctype {
@@ -26,22 +27,21 @@ struct admin_db_col {
 };
 
 struct admin_db_table {
-    const char *name;                  /* the table; has id, tenant_id, updated_at */
-    const char *json;                  /* SQL expression rendering one row as a json object */
-    const char *order;                 /* ORDER BY of lists */
-    const struct admin_db_col *cols;   /* the columns a body may set */
+    const char *name;                /* the table; has id, tenant_id, updated_at */
+    const char *json;                /* SQL expression rendering one row as a json object */
+    const char *order;               /* ORDER BY of lists */
+    const struct admin_db_col *cols; /* the columns a body may set */
     size_t ncols;
-    const char *unique_field;          /* the field named by a duplicate (23505) */
+    const char *unique_field; /* the field named by a duplicate (23505) */
     const char *unique_message;
 };
 
 /* All rows of the tenant as a JSON array; NOT_FOUND when the tenant does not exist. */
 enum admin_db_rc admin_db_table_list(struct admin_db *db, const struct admin_db_table *t,
                                      const char *tenant_id, json_t **out, struct admin_db_err *err);
-/* One row; lock "" or a locking clause such as "FOR UPDATE" (inside a transaction). */
 enum admin_db_rc admin_db_table_get(struct admin_db *db, const struct admin_db_table *t,
-                                    const char *tenant_id, const char *id, const char *lock,
-                                    json_t **out, struct admin_db_err *err);
+                                    const char *tenant_id, const char *id, json_t **out,
+                                    struct admin_db_err *err);
 /* INSERT of the body's columns (the rest take their defaults); NOT_FOUND for no such tenant.
  * retry: 1 outside a transaction, 0 inside one (see admin_db_exec). */
 enum admin_db_rc admin_db_table_insert(struct admin_db *db, const struct admin_db_table *t,

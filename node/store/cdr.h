@@ -29,7 +29,7 @@ struct cdr_writer_stats {
     unsigned long long written;   /* inserted from the queue (a duplicate counts too) */
     unsigned long long spooled;   /* appended to the spool file */
     unsigned long long replayed;  /* inserted from the spool file */
-    unsigned long long failed;    /* rejected by PostgreSQL as invalid, or lost (spool unwritable) */
+    unsigned long long failed; /* rejected by PostgreSQL as invalid, or lost (spool unwritable) */
 };
 
 struct cdr_writer;

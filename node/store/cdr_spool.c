@@ -18,11 +18,11 @@ struct cdr_str_field {
     size_t offset, size;
 };
 
-#define S(name) {#name, offsetof(struct cdr, name), sizeof(((struct cdr *)0)->name)}
+#define S(name) #name, offsetof(struct cdr, name), sizeof(((struct cdr *)0)->name)
 static const struct cdr_str_field str_fields[] = {
-    S(call_uuid), S(tenant_id), S(a_call_id),     S(b_call_id), S(caller),
-    S(callee_dialled), S(callee_routed), S(gateway), S(node), S(hangup_by),
-    S(codec_a),   S(codec_b),
+    {S(call_uuid)}, {S(tenant_id)},      {S(a_call_id)},     {S(b_call_id)},
+    {S(caller)},    {S(callee_dialled)}, {S(callee_routed)}, {S(gateway)},
+    {S(node)},      {S(hangup_by)},      {S(codec_a)},       {S(codec_b)},
 };
 #undef S
 
@@ -92,7 +92,8 @@ json_t *cdr_to_json(const struct cdr *r)
     for (size_t f = 0; f < NFIELDS(ms_fields); f++)
         bad |= json_object_set_new(
             o, ms_fields[f].key,
-            json_integer(*(const long long *)(const void *)((const char *)r + ms_fields[f].offset)));
+            json_integer(
+                *(const long long *)(const void *)((const char *)r + ms_fields[f].offset)));
     bad |= json_object_set_new(o, "sip_status", json_integer(r->sip_status));
     bad |= json_object_set_new(o, "q850_cause", json_integer(r->q850_cause));
     bad |= json_object_set_new(o, "failover", json_boolean(r->failover));
@@ -191,8 +192,7 @@ static int sync_dir(const char *path)
     return rc;
 }
 
-int cdr_spool_append(const char *path, const struct cdr *recs, size_t n, char *err,
-                     size_t errlen)
+int cdr_spool_append(const char *path, const struct cdr *recs, size_t n, char *err, size_t errlen)
 {
     size_t len = 0;
     char *buf = render(recs, n, &len);
@@ -202,7 +202,7 @@ int cdr_spool_append(const char *path, const struct cdr *recs, size_t n, char *e
     }
     struct stat st;
     int created = stat(path, &st) != 0 && errno == ENOENT;
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         free(buf);

@@ -19,8 +19,7 @@ int cdr_from_json(struct cdr *r, const json_t *j);
 
 /* Appends n records and fsyncs. A torn last line left by a crash is cut off first, so it never
  * glues onto a new record. On failure the file is put back to its old length: -1 with err. */
-int cdr_spool_append(const char *path, const struct cdr *recs, size_t n, char *err,
-                     size_t errlen);
+int cdr_spool_append(const char *path, const struct cdr *recs, size_t n, char *err, size_t errlen);
 
 /* Reads up to max records in file order starting at byte offset. *next is the offset after the
  * last line consumed; complete lines that do not parse are consumed and counted in *bad. A last

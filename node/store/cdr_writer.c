@@ -4,6 +4,7 @@
  * is unreachable, batches go to the spool file; on reconnect the spool is replayed in order
  * before anything newer, and removed only once every row in it is committed. */
 #include "store/cdr.h"
+#include "store/cdr_insert.h"
 #include "store/cdr_spool.h"
 
 #include "common/log.h"
@@ -26,10 +27,6 @@
 #define CDR_QUEUE_MAX 10000
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 5000
-#define NPARAMS 21 /* per row */
-#define NNUMS 8    /* numeric parameters per row, rendered as text */
-
-enum ins_rc { INS_OK, INS_RETRY, INS_DATA };
 
 struct cdr_writer {
     pthread_t thread;
@@ -51,8 +48,7 @@ struct cdr_writer {
     int backoff_ms;
     long spool_offset; /* rows before it are committed (this replay) */
     struct cdr *batch, *replay_buf;
-    const char **params;
-    char (*nums)[NNUMS][24];
+    struct cdr_insert *ins;
     int batch_max, flush_ms;
     char *conninfo, *spool_path, *reject_path;
 };
@@ -131,110 +127,21 @@ static int db_connect(struct cdr_writer *w, int now)
         return 0;
     if (!now && mono_ms() < w->retry_at_ms)
         return -1;
-    /* conninfo comes after our defaults, so its own connect_timeout etc. win. The keepalives and
-     * tcp_user_timeout bound a read on a connection whose peer vanished without a reset. */
-    const char *keys[] = {"connect_timeout",    "application_name", "keepalives_idle",
-                          "keepalives_interval", "keepalives_count", "tcp_user_timeout",
-                          "dbname",             NULL};
-    const char *vals[] = {"5", "tandemd-cdr", "10", "5", "3", "15000", w->conninfo, NULL};
-    w->conn = PQconnectdbParams(keys, vals, 1);
-    PGresult *r = NULL;
-    if (w->conn && PQstatus(w->conn) == CONNECTION_OK)
-        r = PQexec(w->conn, "SET statement_timeout = '10s'");
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    char err[512];
+    w->conn = cdr_insert_connect(w->conninfo, err, sizeof err);
+    if (!w->conn) {
         if (!w->down_logged)
             log_warn(NULL, "cdr: PostgreSQL unreachable, spooling CDRs to %s: %s", w->spool_path,
-                     w->conn ? PQerrorMessage(w->conn) : "out of memory");
+                     err);
         w->down_logged = 1;
-        PQclear(r);
         drop_connection(w);
         return -1;
     }
-    PQclear(r);
     if (w->down_logged)
         log_info(NULL, "cdr: PostgreSQL reachable again");
     w->down_logged = 0;
     w->backoff_ms = BACKOFF_MIN_MS;
     return 0;
-}
-
-static const char *opt(const char *s)
-{
-    return s[0] ? s : NULL;
-}
-
-static const char *num(char *buf, long long v)
-{
-    snprintf(buf, 24, "%lld", v);
-    return buf;
-}
-
-static const char *ms(char *buf, long long v)
-{
-    return v ? num(buf, v) : NULL;
-}
-
-/* One multi-row INSERT. Values only ever travel as parameters. tenant_id goes through a
- * sub-select so a tenant deleted while its CDRs sat in the spool gives NULL, not an FK error. */
-static enum ins_rc insert(struct cdr_writer *w, const struct cdr *recs, int n, char *why,
-                          size_t whylen)
-{
-    static const char head[] =
-        "INSERT INTO cdrs (tenant_id, call_uuid, a_call_id, b_call_id, caller, callee_dialled, "
-        "callee_routed, gateway, node, start_at, progress_at, answer_at, end_at, duration_ms, "
-        "billsec_ms, sip_status, q850_cause, hangup_by, codec_a, codec_b, failover) VALUES ";
-    static const char row[] =
-        "%s((SELECT id FROM tenants WHERE id = $%d::uuid), $%d::uuid, $%d, $%d, $%d, $%d, $%d, "
-        "$%d, $%d, to_timestamp($%d::bigint / 1000.0), to_timestamp($%d::bigint / 1000.0), "
-        "to_timestamp($%d::bigint / 1000.0), to_timestamp($%d::bigint / 1000.0), $%d::bigint, "
-        "$%d::bigint, $%d::int, $%d::int, $%d, $%d, $%d, $%d::boolean)";
-    static const char tail[] = " ON CONFLICT (call_uuid) DO NOTHING";
-    size_t cap = sizeof head + sizeof tail + (size_t)n * (sizeof row + NPARAMS * 6);
-    char *sql = malloc(cap);
-    if (!sql) {
-        snprintf(why, whylen, "out of memory");
-        return INS_RETRY;
-    }
-    size_t used = (size_t)snprintf(sql, cap, "%s", head);
-    for (int i = 0; i < n; i++) {
-        const struct cdr *r = &recs[i];
-        const char **p = &w->params[i * NPARAMS];
-        char(*t)[24] = w->nums[i];
-        long long end = r->end_ms > r->start_ms ? r->end_ms : r->start_ms;
-        long long bill = r->answer_ms && end > r->answer_ms ? end - r->answer_ms : 0;
-        const char *v[NPARAMS] = {
-            opt(r->tenant_id),     r->call_uuid,       r->a_call_id,     r->b_call_id,
-            r->caller,             r->callee_dialled,  r->callee_routed, r->gateway,
-            r->node,               num(t[0], r->start_ms), ms(t[1], r->progress_ms),
-            ms(t[2], r->answer_ms), num(t[3], end),    num(t[4], end - r->start_ms),
-            num(t[5], bill),       num(t[6], r->sip_status), num(t[7], r->q850_cause),
-            r->hangup_by,          opt(r->codec_a),    opt(r->codec_b),  r->failover ? "true" : "false"};
-        memcpy(p, v, sizeof v);
-        int b = i * NPARAMS;
-        used += (size_t)snprintf(sql + used, cap - used, row, i ? ", " : "", b + 1, b + 2, b + 3,
-                                 b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11, b + 12,
-                                 b + 13, b + 14, b + 15, b + 16, b + 17, b + 18, b + 19, b + 20,
-                                 b + 21);
-    }
-    snprintf(sql + used, cap - used, "%s", tail);
-    /* One statement is its own transaction: all rows of the batch commit, or none. */
-    PGresult *res = PQexecParams(w->conn, sql, n * NPARAMS, NULL, w->params, NULL, NULL, 0);
-    free(sql);
-    enum ins_rc rc = INS_OK;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-        snprintf(why, whylen, "%s", w->conn ? PQerrorMessage(w->conn) : "no connection");
-        why[strcspn(why, "\n")] = '\0';
-        /* Classes 22 (data) and 23 (integrity) are the rows' fault; anything else (connection,
-         * timeout, missing table, shutdown) is the database's, and is retried later. */
-        if (PQstatus(w->conn) == CONNECTION_OK && state && state[0] == '2' &&
-            (state[1] == '2' || state[1] == '3'))
-            rc = INS_DATA;
-        else
-            rc = INS_RETRY;
-    }
-    PQclear(res);
-    return rc;
 }
 
 /* Inserts recs; on a connection failure reconnects at once and tries again, because a
@@ -245,22 +152,23 @@ static int insert_all(struct cdr_writer *w, const struct cdr *recs, int n)
 {
     char why[512];
     int rejected = 0;
-    enum ins_rc rc = insert(w, recs, n, why, sizeof why);
-    if (rc == INS_RETRY && PQstatus(w->conn) == CONNECTION_BAD) {
+    enum cdr_ins_rc rc = cdr_insert_rows(w->ins, w->conn, recs, n, why, sizeof why);
+    if (rc == CDR_INS_RETRY && PQstatus(w->conn) == CONNECTION_BAD) {
         PQfinish(w->conn);
         w->conn = NULL;
         if (db_connect(w, 1) != 0)
             return -1;
-        rc = insert(w, recs, n, why, sizeof why);
+        rc = cdr_insert_rows(w->ins, w->conn, recs, n, why, sizeof why);
     }
-    if (rc == INS_DATA) {
-        for (int i = 0; i < n && rc != INS_RETRY; i++)
-            if ((rc = insert(w, &recs[i], 1, why, sizeof why)) == INS_DATA) {
+    if (rc == CDR_INS_DATA) {
+        for (int i = 0; i < n && rc != CDR_INS_RETRY; i++)
+            if ((rc = cdr_insert_rows(w->ins, w->conn, &recs[i], 1, why, sizeof why)) ==
+                CDR_INS_DATA) {
                 reject(w, &recs[i], why);
                 rejected++;
             }
     }
-    if (rc == INS_RETRY) {
+    if (rc == CDR_INS_RETRY) {
         log_warn(NULL, "cdr: insert failed, will retry: %s", why);
         w->down_logged = 1;
         drop_connection(w);
@@ -291,8 +199,9 @@ static void replay(struct cdr_writer *w)
                 log_warn(NULL, "cdr: dropping a torn last line (%lld bytes) from %s",
                          (long long)(st.st_size - next), w->spool_path);
             if (unlink(w->spool_path) != 0 && errno != ENOENT) {
-                log_error(NULL, "cdr: cannot remove replayed spool %s: %s (it will be replayed "
-                                "again; duplicates are ignored)",
+                log_error(NULL,
+                          "cdr: cannot remove replayed spool %s: %s (it will be replayed "
+                          "again; duplicates are ignored)",
                           w->spool_path, strerror(errno));
             }
             atomic_store(&w->spool_pending, 0);
@@ -406,8 +315,7 @@ static void writer_free(struct cdr_writer *w)
     free(w->queue);
     free(w->batch);
     free(w->replay_buf);
-    free(w->params);
-    free(w->nums);
+    cdr_insert_free(w->ins);
     free(w->conninfo);
     free(w->spool_path);
     free(w->reject_path);
@@ -452,14 +360,13 @@ struct cdr_writer *cdr_writer_start(const char *conninfo, const char *spool_path
     w->queue = calloc(w->cap, sizeof *w->queue);
     w->batch = calloc((size_t)batch_max, sizeof *w->batch);
     w->replay_buf = calloc((size_t)batch_max, sizeof *w->replay_buf);
-    w->params = calloc((size_t)batch_max * NPARAMS, sizeof *w->params);
-    w->nums = calloc((size_t)batch_max, sizeof *w->nums);
+    w->ins = cdr_insert_new(batch_max);
     w->conninfo = strdup(conninfo);
     w->spool_path = strdup(spool_path);
     size_t rl = strlen(spool_path) + sizeof ".rejected";
     w->reject_path = malloc(rl);
-    if (!w->queue || !w->batch || !w->replay_buf || !w->params || !w->nums || !w->conninfo ||
-        !w->spool_path || !w->reject_path) {
+    if (!w->queue || !w->batch || !w->replay_buf || !w->ins || !w->conninfo || !w->spool_path ||
+        !w->reject_path) {
         writer_free(w);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -467,8 +374,8 @@ struct cdr_writer *cdr_writer_start(const char *conninfo, const char *spool_path
     snprintf(w->reject_path, rl, "%s.rejected", spool_path);
     struct stat st;
     if (stat(spool_path, &st) == 0 && st.st_size > 0) {
-        log_info(NULL, "cdr: spool %s holds %lld bytes from before; replaying it first",
-                 spool_path, (long long)st.st_size);
+        log_info(NULL, "cdr: spool %s holds %lld bytes from before; replaying it first", spool_path,
+                 (long long)st.st_size);
         atomic_store(&w->spool_pending, 1);
     }
     pthread_condattr_t ca;

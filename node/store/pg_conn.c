@@ -180,11 +180,14 @@ static void on_established(struct pg_conn *c)
 {
     set_up(c, 1);
     watch(c, PQsocket(c->pg), SU_WAIT_IN);
-    if (c->channel) {
-        /* Identifiers cannot be parameters; the channel name comes from our own code. */
+    /* Identifiers cannot be parameters; the channel names come from our own code. One LISTEN
+     * per channel: an extended-protocol query may not hold several statements. */
+    for (const char *ch = c->channel; ch && *ch;) {
+        size_t len = strcspn(ch, ",");
         char sql[128];
-        snprintf(sql, sizeof sql, "LISTEN %s", c->channel);
+        snprintf(sql, sizeof sql, "LISTEN %.*s", (int)len, ch);
         pg_conn_query(c, sql, 0, NULL, NULL, NULL);
+        ch += len + (ch[len] == ',');
     }
     /* Queued first, so every query after this point finds its statement prepared. */
     for (int i = 0; i < c->opt.nstatements; i++) {

@@ -26,7 +26,7 @@ struct pg_conn_options {
     const char *conninfo;
     int timeout_ms;
     atomic_int *up;             /* 1 while connected; may be NULL */
-    const char *listen_channel; /* LISTENed on every connect; may be NULL */
+    const char *listen_channel; /* LISTENed on every connect ("a,b" for several); may be NULL */
     pg_notify_f *on_notify;
     pg_connected_f *on_connected; /* after every (re)connect: notifications may have been missed */
     void *arg;                    /* for on_notify and on_connected */

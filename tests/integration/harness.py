@@ -139,6 +139,7 @@ class Node:
             "redis.timeout_ms": 1000,
             "postgres.conninfo": pg.conninfo,
             "auth.nonce_secret": "integration-test-nonce-secret",
+            "cdr.spool_path": os.path.join(self.dir, "cdr.spool"),
         }
         config.update({k.replace("__", "."): v for k, v in settings.items()})
         with open(self.config_path, "w") as f:

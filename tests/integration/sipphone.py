@@ -184,15 +184,22 @@ class Phone:
                  "Content-Length: 0", "", ""]
         self.send("\r\n".join(lines))
 
-    def call(self, callee, password=None, wait_final=True, timeout=10):
-        """Sends INVITE (answering the 407); returns the list of responses up to the final."""
+    def call(self, callee, password=None, wait_final=True, timeout=10, expect_auth=True):
+        """Sends INVITE (answering the 407 unless expect_auth is off, as for a gateway);
+        returns the list of responses up to the final."""
         call_id, from_tag = f"{_rand(16)}@phone", _rand(8)
         body = sdp_offer(self.rtp.ip, self.rtp.port)
         text = self._invite_text(callee, body, 1, call_id, from_tag)
         self.send(text)
-        first = self.next(want=lambda m: not m.is_request and m.status >= 200)
-        responses = [first]
-        if first.status == 407:
+        # The first answer beyond 100 tells whether the node wants credentials (not for
+        # gateways); anything else stays queued for the caller to read in order.
+        responses, cseq = [], 1
+        first = self.next(want=lambda m: not m.is_request and m.status > 100 and
+                          m.header("call-id") == call_id) if expect_auth else None
+        if first is not None and first.status != 407:
+            self.pending.insert(0, first)
+        elif first is not None:
+            cseq = 2
             self._ack(text, first)
             ch = dict(re.findall(r'(\w+)="?([^",]*)"?',
                                  first.header("proxy-authenticate").split(" ", 1)[1]))
@@ -207,7 +214,7 @@ class Phone:
             text = self._invite_text(callee, body, 2, call_id, from_tag, auth)
             self.send(text)
             responses = []
-        self.dialog = {"call_id": call_id, "from_tag": from_tag, "cseq": 2, "invite": text,
+        self.dialog = {"call_id": call_id, "from_tag": from_tag, "cseq": cseq, "invite": text,
                        "callee": callee, "role": "caller"}
         if not wait_final:
             return responses

@@ -28,6 +28,9 @@ def new_tenant(node, key, name):
 
 
 def test_health(node):
+    # Right after start the node may still be connecting to its stores (503, "degraded").
+    wait_for(lambda: api(node, "GET", "/v1/health")[0] == 200, timeout=10,
+             what="the node to reach its stores")
     status, body = api(node, "GET", "/v1/health")
     assert status == 200, body
     assert body == {"status": "ok", "node": "api1", "redis": "up", "postgres": "up"}

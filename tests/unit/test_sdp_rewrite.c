@@ -37,8 +37,9 @@ static void finds_the_audio_stream(void **state)
 static void detects_hold(void **state)
 {
     (void)state;
-    const char *sendonly = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
-                           "m=audio 4000 RTP/AVP 0\r\na=sendonly\r\n";
+    const char *sendonly =
+        "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+        "m=audio 4000 RTP/AVP 0\r\na=sendonly\r\n";
     const char *zero = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n"
                        "m=audio 4000 RTP/AVP 0\r\n";
     struct sdp_audio a;

@@ -17,7 +17,12 @@ struct ctl_opts {
     const char *schema;
     int json, quiet, superadmin;
     const char *name, *domain, *tenant, *extension, *password, *display_name, *description;
-    const char *args[4]; /* positional words: command, subcommand, id */
+    /* gateway, did and route options (ctl_routing.c) */
+    const char *host, *port, *transport, *username, *acl, *number, *pattern, *gateways;
+    const char *priority, *strip, *prepend;
+    int register_, emergency;
+    const char *from, *to, *page, *per_page; /* cdrs options (ctl_cdrs.c) */
+    const char *args[4];                     /* positional words: command, subcommand, id */
     int nargs;
 };
 
@@ -40,12 +45,23 @@ void ctl_print_table(const json_t *rows, const struct ctl_column *cols, size_t n
 void ctl_print_object(const json_t *obj, const struct ctl_column *cols, size_t ncols);
 void ctl_print_json(const json_t *v);
 
-/* Commands (ctl_db.c, ctl_commands.c). */
+/* Runs method path (body stolen, may be NULL) and shows the answer: the new id (--quiet), the
+ * JSON (--json), a table (list) or key: value lines. Used by every API command. */
+int ctl_run(const struct ctl_opts *o, const char *method, const char *path, json_t *body,
+            const struct ctl_column *cols, size_t n, int list);
+/* 0 when an API key was given, else a usage message and -1. */
+int ctl_need_key(const struct ctl_opts *o);
+
+/* Commands (ctl_db.c, ctl_commands.c, ctl_routing.c). */
 int ctl_db(struct ctl_opts *o);
 int ctl_tenant(struct ctl_opts *o);
 int ctl_user(struct ctl_opts *o);
 int ctl_regs(struct ctl_opts *o);
 int ctl_apikey(struct ctl_opts *o);
+int ctl_gateway(struct ctl_opts *o);
+int ctl_did(struct ctl_opts *o);
+int ctl_route(struct ctl_opts *o);
+int ctl_cdrs(struct ctl_opts *o);
 
 /* Prints "tandemctl: <msg>" to stderr and returns CTL_USAGE. */
 int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -23,7 +23,7 @@ static const struct ctl_column key_cols[] = {{"ID", "id"}, {"TENANT", "tenant_id
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
-static int need_key(const struct ctl_opts *o)
+int ctl_need_key(const struct ctl_opts *o)
 {
     if (o->key[0])
         return 0;
@@ -52,9 +52,8 @@ static void show_list(const struct ctl_opts *o, const json_t *v, const struct ct
         ctl_print_table(v, cols, n);
 }
 
-/* Runs method path (body stolen) and shows the answer; list selects the table form. */
-static int run(const struct ctl_opts *o, const char *method, const char *path, json_t *body,
-               const struct ctl_column *cols, size_t n, int list)
+int ctl_run(const struct ctl_opts *o, const char *method, const char *path, json_t *body,
+            const struct ctl_column *cols, size_t n, int list)
 {
     json_t *reply = NULL;
     int rc = ctl_call(o, method, path, body, &reply);
@@ -75,23 +74,23 @@ int ctl_tenant(struct ctl_opts *o)
 {
     const char *sub = o->nargs > 1 ? o->args[1] : "";
     char path[256];
-    if (need_key(o))
+    if (ctl_need_key(o))
         return CTL_USAGE;
     if (!strcmp(sub, "add")) {
         if (!o->name || !o->domain)
             return ctl_usage_error("tenant add needs --name and --domain");
-        return run(o, "POST", "/v1/tenants",
-                   json_pack("{s:s, s:s}", "name", o->name, "domain", o->domain), tenant_cols,
-                   NCOLS(tenant_cols), 0);
+        return ctl_run(o, "POST", "/v1/tenants",
+                       json_pack("{s:s, s:s}", "name", o->name, "domain", o->domain), tenant_cols,
+                       NCOLS(tenant_cols), 0);
     }
     if (!strcmp(sub, "list"))
-        return run(o, "GET", "/v1/tenants", NULL, tenant_cols, NCOLS(tenant_cols), 1);
+        return ctl_run(o, "GET", "/v1/tenants", NULL, tenant_cols, NCOLS(tenant_cols), 1);
     if (!strcmp(sub, "show") || !strcmp(sub, "del")) {
         if (o->nargs != 3)
             return ctl_usage_error("tenant %s needs a tenant id", sub);
         snprintf(path, sizeof path, "/v1/tenants/%s", o->args[2]);
-        return run(o, !strcmp(sub, "show") ? "GET" : "DELETE", path, NULL, tenant_cols,
-                   NCOLS(tenant_cols), 0);
+        return ctl_run(o, !strcmp(sub, "show") ? "GET" : "DELETE", path, NULL, tenant_cols,
+                       NCOLS(tenant_cols), 0);
     }
     return ctl_usage_error("tenant: expected add, list, show or del");
 }
@@ -100,7 +99,7 @@ int ctl_user(struct ctl_opts *o)
 {
     const char *sub = o->nargs > 1 ? o->args[1] : "";
     char path[256];
-    if (need_key(o))
+    if (ctl_need_key(o))
         return CTL_USAGE;
     if (!o->tenant)
         return ctl_usage_error("user %s needs --tenant ID", sub);
@@ -111,28 +110,28 @@ int ctl_user(struct ctl_opts *o)
         json_t *body = json_pack("{s:s, s:s}", "extension", o->extension, "password", o->password);
         if (body && o->display_name)
             json_object_set_new(body, "display_name", json_string(o->display_name));
-        return run(o, "POST", path, body, user_cols, NCOLS(user_cols), 0);
+        return ctl_run(o, "POST", path, body, user_cols, NCOLS(user_cols), 0);
     }
     if (!strcmp(sub, "list"))
-        return run(o, "GET", path, NULL, user_cols, NCOLS(user_cols), 1);
+        return ctl_run(o, "GET", path, NULL, user_cols, NCOLS(user_cols), 1);
     return ctl_usage_error("user: expected add or list");
 }
 
 int ctl_regs(struct ctl_opts *o)
 {
     char path[256];
-    if (need_key(o))
+    if (ctl_need_key(o))
         return CTL_USAGE;
     if (!o->tenant)
         return ctl_usage_error("regs needs --tenant ID");
     snprintf(path, sizeof path, "/v1/tenants/%s/registrations", o->tenant);
-    return run(o, "GET", path, NULL, reg_cols, NCOLS(reg_cols), 1);
+    return ctl_run(o, "GET", path, NULL, reg_cols, NCOLS(reg_cols), 1);
 }
 
 int ctl_apikey(struct ctl_opts *o)
 {
     const char *sub = o->nargs > 1 ? o->args[1] : "";
-    if (need_key(o))
+    if (ctl_need_key(o))
         return CTL_USAGE;
     if (strcmp(sub, "add") != 0)
         return ctl_usage_error("apikey: expected add");

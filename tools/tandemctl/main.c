@@ -30,7 +30,16 @@ static const char usage[] =
     "  user add --tenant ID --extension E --password P [--display-name N] [--quiet]\n"
     "  user list --tenant ID\n"
     "  regs --tenant ID\n"
-    "  apikey add [--tenant ID] [--description D] [--quiet]\n";
+    "  apikey add [--tenant ID] [--description D] [--quiet]\n"
+    "  gateway add --tenant ID --name N --host H [--port P] [--transport udp|tcp]\n"
+    "              [--username U --password P [--register]] [--acl CIDR,...] [--quiet]\n"
+    "  gateway list --tenant ID\n"
+    "  did add --tenant ID --number N --extension E [--quiet]\n"
+    "  did list --tenant ID\n"
+    "  route add --tenant ID --name N --pattern RE --gateways GW_ID,... [--priority N]\n"
+    "            [--strip N] [--prepend P] [--emergency] [--quiet]\n"
+    "  route list --tenant ID\n"
+    "  cdrs --tenant ID [--from TIME] [--to TIME] [--page N] [--per-page N]\n";
 
 int ctl_usage_error(const char *fmt, ...)
 {
@@ -118,6 +127,23 @@ static int parse(int argc, char **argv, struct ctl_opts *o, struct raw_opts *raw
         {"password", &o->password, NULL},
         {"display-name", &o->display_name, NULL},
         {"description", &o->description, NULL},
+        {"host", &o->host, NULL},
+        {"port", &o->port, NULL},
+        {"transport", &o->transport, NULL},
+        {"username", &o->username, NULL},
+        {"acl", &o->acl, NULL},
+        {"number", &o->number, NULL},
+        {"pattern", &o->pattern, NULL},
+        {"gateways", &o->gateways, NULL},
+        {"priority", &o->priority, NULL},
+        {"strip", &o->strip, NULL},
+        {"prepend", &o->prepend, NULL},
+        {"register", NULL, &o->register_},
+        {"emergency", NULL, &o->emergency},
+        {"from", &o->from, NULL},
+        {"to", &o->to, NULL},
+        {"page", &o->page, NULL},
+        {"per-page", &o->per_page, NULL},
         {"json", NULL, &o->json},
         {"quiet", NULL, &o->quiet},
         {"superadmin", NULL, &o->superadmin},
@@ -216,6 +242,14 @@ int main(int argc, char **argv)
         rc = ctl_regs(&o);
     else if (!strcmp(cmd, "apikey"))
         rc = ctl_apikey(&o);
+    else if (!strcmp(cmd, "gateway"))
+        rc = ctl_gateway(&o);
+    else if (!strcmp(cmd, "did"))
+        rc = ctl_did(&o);
+    else if (!strcmp(cmd, "route"))
+        rc = ctl_route(&o);
+    else if (!strcmp(cmd, "cdrs"))
+        rc = ctl_cdrs(&o);
     else
         rc = ctl_usage_error("unknown command '%s'", cmd);
     curl_global_cleanup();

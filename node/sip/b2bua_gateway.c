@@ -1,0 +1,279 @@
+/* Calls to and from the tenant's gateways (ITSP trunks). Out: the dialled number is matched
+ * against the tenant's routes and the gateways are tried one after another; a final status the
+ * gateway lists as failover, or one of its timers (no 1xx in originate_timeout, no answer in
+ * progress_timeout after a 1xx or in bridge_answer_timeout overall), moves on to the next.
+ * In: an INVITE from a gateway's address must name one of its tenant's DIDs. */
+#include "sip/b2bua.h"
+
+#include "common/log.h"
+#include "sip/digest.h"
+#include "store/routing_store.h"
+#include "store/user_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_tagarg.h>
+
+void gateway_plan_free(struct call *c)
+{
+    if (!c->plan)
+        return;
+    free(c->plan->sdp_b);
+    free(c->plan);
+    c->plan = NULL;
+}
+
+static void start_attempt(struct call *c);
+
+/* ---- timers ---- */
+
+static void attempt_timeout(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)m;
+    (void)t;
+    struct fork *f = (struct fork *)arg;
+    struct call *c = f->call;
+    log_info(c->a.call_id, "call %s: gateway %s %s; trying the next", c->uuid, f->attempt->gw.name,
+             f->provisional ? "did not answer in time" : "did not respond");
+    su_timer_destroy(f->timer);
+    f->timer = NULL;
+    if (f->orq) {
+        nta_outgoing_cancel(f->orq); /* a 1xx came or not: the transaction ends either way */
+        nta_outgoing_destroy(f->orq);
+        f->orq = NULL;
+    }
+    if (!f->done) {
+        f->done = 1;
+        c->pending--;
+    }
+    gateway_fork_failed(c, f, 408);
+}
+
+static void arm(struct fork *f, int ms)
+{
+    const struct calls_deps *d = calls_deps(f->call->calls);
+    if (f->timer)
+        su_timer_destroy(f->timer);
+    f->timer = su_timer_create(su_root_task(d->root), ms);
+    if (f->timer)
+        su_timer_set(f->timer, attempt_timeout, (su_timer_arg_t *)f);
+}
+
+void gateway_fork_progress(struct fork *f)
+{
+    if (f->provisional)
+        return;
+    f->provisional = 1;
+    const struct rt_gateway *g = &f->attempt->gw;
+    /* From the first 1xx on, the gateway has progress_timeout to answer. */
+    arm(f, g->progress_ms < g->answer_ms ? g->progress_ms : g->answer_ms);
+}
+
+/* ---- attempts ---- */
+
+int gateway_fork_failed(struct call *c, struct fork *f, int status)
+{
+    if (c->state != CALL_EARLY)
+        return 1;
+    int timeout = status == 408 && !f->answered;
+    if (!timeout && !route_fails_over(&f->attempt->gw, status))
+        return 0; /* the far end's own answer (busy, not found...): the caller gets it */
+    c->best_status = status;
+    b2bua_copy(c->best_phrase, sizeof c->best_phrase,
+               timeout ? "Gateway Timeout" : "Gateway Failure");
+    b2bua_copy(c->gateway, sizeof c->gateway, f->attempt->gw.name);
+    if (c->plan && c->plan->next < c->plan->n) {
+        start_attempt(c);
+        return 1;
+    }
+    if (c->pending == 0)
+        b2bua_fail(c, status == 408 ? 408 : 503, c->best_phrase, "every gateway failed");
+    return 1;
+}
+
+static void caller_id(const struct call *c, const struct rt_gateway *g, char *out, size_t len)
+{
+    out[0] = '\0';
+    if (!strcmp(g->caller_id_mode, "pai"))
+        snprintf(out, len, "P-Asserted-Identity: <sip:%s@%s>\r\n", c->caller, c->domain);
+    else if (!strcmp(g->caller_id_mode, "rpid"))
+        snprintf(out, len, "Remote-Party-ID: <sip:%s@%s>;party=calling;screen=yes;privacy=off\r\n",
+                 c->caller, c->domain);
+}
+
+static void start_attempt(struct call *c)
+{
+    struct gw_plan *p = c->plan;
+    while (p->next < p->n) {
+        const struct rt_attempt *a = &p->attempts[p->next++];
+        const struct rt_gateway *g = &a->gw;
+        struct fork *f = calloc(1, sizeof *f);
+        if (!f)
+            break;
+        f->call = c;
+        f->attempt = a;
+        char tag[24];
+        b2bua_random_tag(tag, sizeof tag);
+        int v6 = strchr(g->host, ':') != NULL;
+        snprintf(f->side.call_id, sizeof f->side.call_id, "%s-g%d@tandem", c->uuid, p->next);
+        snprintf(f->side.local_hdr, sizeof f->side.local_hdr, "<sip:%s@%s>;tag=%s", c->caller,
+                 c->domain, tag);
+        snprintf(f->side.remote_hdr, sizeof f->side.remote_hdr,
+                 v6 ? "<sip:%s@[%s]>" : "<sip:%s@%s>", a->number, g->host);
+        snprintf(f->side.remote_target, sizeof f->side.remote_target,
+                 v6 ? "sip:%s@[%s]:%d;transport=%s" : "sip:%s@%s:%d;transport=%s", a->number,
+                 g->host, g->port, g->transport);
+        snprintf(f->side.destination, sizeof f->side.destination,
+                 v6 ? "sip:[%s]:%d;transport=%s" : "sip:%s:%d;transport=%s", g->host, g->port,
+                 g->transport);
+        f->side.media_port = c->b.media_port;
+        f->invite_cseq = f->side.local_cseq + 1;
+        char headers[700];
+        caller_id(c, g, headers, sizeof headers);
+        f->orq = dlg_send_with(c->calls, &f->side, sip_method_invite, "INVITE", 0, p->sdp_b,
+                               headers[0] ? headers : NULL, b2bua_on_fork_response,
+                               (nta_outgoing_magic_t *)f);
+        if (!f->orq) {
+            log_warn(c->a.call_id, "call %s: cannot send to gateway %s", c->uuid, g->name);
+            free(f);
+            continue;
+        }
+        f->next = c->forks;
+        c->forks = f;
+        c->pending++;
+        b2bua_copy(c->callee_routed, sizeof c->callee_routed, f->side.remote_target);
+        arm(f, g->originate_ms < g->answer_ms ? g->originate_ms : g->answer_ms);
+        log_info(c->a.call_id, "call %s %s@%s -> %s: route %s, gateway %s as %s", c->uuid,
+                 c->caller, c->domain, c->callee, a->route, g->name, a->number);
+        return;
+    }
+    if (c->pending == 0)
+        b2bua_fail(c, c->best_status ? c->best_status : 503,
+                   c->best_status ? c->best_phrase : "No Gateway Could Be Called",
+                   "no gateway could be called");
+}
+
+/* Digest client (RFC 2617, qop=auth or none): the answer to a gateway's 401/407 challenge. */
+int gateway_authenticate(struct call *c, struct fork *f, sip_t const *sip)
+{
+    const struct rt_gateway *g = &f->attempt->gw;
+    msg_auth_t const *ch =
+        sip->sip_www_authenticate ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
+    if (f->auth_tried || !g->username[0] || !g->password[0] || !ch)
+        return 0;
+    const char *realm_q = msg_params_find(ch->au_params, "realm=");
+    const char *nonce_q = msg_params_find(ch->au_params, "nonce=");
+    const char *qop_q = msg_params_find(ch->au_params, "qop=");
+    const char *opaque = msg_params_find(ch->au_params, "opaque=");
+    if (!realm_q || !nonce_q)
+        return 0;
+    char realm[256], nonce[256], qop[64] = "";
+    if (strlen(realm_q) >= sizeof realm || strlen(nonce_q) >= sizeof nonce ||
+        (qop_q && strlen(qop_q) >= sizeof qop))
+        return 0;
+    msg_unquote(realm, realm_q);
+    msg_unquote(nonce, nonce_q);
+    if (qop_q)
+        msg_unquote(qop, qop_q);
+    int with_qop = strstr(qop, "auth") != NULL;
+    char ha1[DIGEST_HEX_LEN], resp[DIGEST_HEX_LEN], cnonce[24];
+    b2bua_random_tag(cnonce, sizeof cnonce);
+    digest_ha1(g->username, realm, g->password, ha1);
+    if (with_qop) {
+        digest_response(ha1, nonce, "00000001", cnonce, "auth", "INVITE", f->side.remote_target,
+                        resp);
+    } else { /* RFC 2069 style, for old gateways: MD5(HA1:nonce:HA2) */
+        char a2[600], ha2[DIGEST_HEX_LEN], all[800];
+        snprintf(a2, sizeof a2, "INVITE:%s", f->side.remote_target);
+        digest_md5_hex(a2, strlen(a2), ha2);
+        snprintf(all, sizeof all, "%s:%s:%s", ha1, nonce, ha2);
+        digest_md5_hex(all, strlen(all), resp);
+    }
+    char headers[2600], id[700];
+    caller_id(c, g, id, sizeof id);
+    snprintf(headers, sizeof headers,
+             "%s: Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", "
+             "response=\"%s\", algorithm=MD5%s%s%s%s%s%s\r\n%s",
+             sip->sip_www_authenticate ? "Authorization" : "Proxy-Authorization", g->username,
+             realm, nonce, f->side.remote_target, resp, with_qop ? ", qop=auth, nc=00000001" : "",
+             with_qop ? ", cnonce=\"" : "", with_qop ? cnonce : "", with_qop ? "\"" : "",
+             opaque ? ", opaque=" : "", opaque ? opaque : "", id);
+    f->auth_tried = 1;
+    nta_outgoing_destroy(f->orq); /* nta has ACKed the challenge */
+    f->invite_cseq = f->side.local_cseq + 1;
+    f->orq = dlg_send_with(c->calls, &f->side, sip_method_invite, "INVITE", 0, c->plan->sdp_b,
+                           headers, b2bua_on_fork_response, (nta_outgoing_magic_t *)f);
+    return f->orq != NULL;
+}
+
+/* ---- outbound ---- */
+
+static void on_table(void *arg, const struct rt_table *t)
+{
+    struct invite_ctx *x = arg;
+    if (b2bua_resumed(x))
+        return;
+    struct call *c = x->call;
+    struct gw_plan *p = NULL;
+    if (!t) {
+        b2bua_fail(c, 503, "Routing Unavailable", "routing tables unavailable");
+    } else if (!(p = calloc(1, sizeof *p))) {
+        b2bua_fail(c, SIP_500_INTERNAL_SERVER_ERROR, "out of memory");
+    } else if (!(p->n = route_plan(t, c->callee, p->attempts, ROUTE_PLAN_MAX))) {
+        free(p);
+        b2bua_fail(c, SIP_404_NOT_FOUND, "no route for the number");
+    } else {
+        c->plan = p;
+        if ((p->sdp_b = b2bua_prepare_media(c)))
+            start_attempt(c);
+    }
+    free(x);
+}
+
+void gateway_route(struct invite_ctx *x)
+{
+    struct call *c = x->call;
+    c->looking_up = 1;
+    routing_store_table(calls_deps(c->calls)->routing, c->domain, on_table, x);
+}
+
+/* ---- inbound ---- */
+
+static void on_did(void *arg, const struct rt_did *did)
+{
+    struct invite_ctx *x = arg;
+    if (b2bua_resumed(x))
+        return;
+    struct call *c = x->call;
+    if (!did->ok) {
+        b2bua_fail(c, 503, "Routing Unavailable", "DID lookup unavailable");
+    } else if (!did->found || strcmp(did->tenant_id, c->tenant_id) != 0) {
+        /* a gateway delivers only its own tenant's numbers */
+        b2bua_fail(c, SIP_404_NOT_FOUND, "not a DID of the gateway's tenant");
+    } else {
+        b2bua_copy(c->callee, sizeof c->callee, did->extension);
+        c->looking_up = 1;
+        user_store_lookup(calls_deps(c->calls)->users, c->domain, c->callee, b2bua_on_callee, x);
+        return;
+    }
+    free(x);
+}
+
+void gateway_inbound(struct invite_ctx *x, const struct rt_source *s)
+{
+    struct call *c = x->call;
+    x->from_gateway = 1;
+    b2bua_copy(c->domain, sizeof c->domain, s->domain);
+    b2bua_copy(c->tenant_id, sizeof c->tenant_id, s->tenant_id);
+    b2bua_copy(c->gateway, sizeof c->gateway, s->name);
+    log_info(c->a.call_id, "call %s from gateway %s (%s) for %s", c->uuid, s->name, s->domain,
+             c->callee);
+    c->looking_up = 1;
+    routing_store_did(calls_deps(c->calls)->routing, c->callee, on_did, x);
+}
