@@ -14,6 +14,7 @@
 
 struct calls;
 struct fork;
+struct relay;
 struct gw_plan;
 struct routing_store;
 struct media_engine;
@@ -70,6 +71,7 @@ struct call {
     struct gw_plan *plan;    /* calls to gateways: the attempts in order */
     double answered_mono;    /* clock_mono() at answer: media silence counts from here */
     int on_hold;
+    struct relay *pending_relay; /* dialog.c: relayed requests awaiting the other party */
 };
 
 struct calls_deps {
@@ -113,6 +115,9 @@ json_t *call_to_json(const struct call *c);
 int call_from_json(struct call *c, json_t *j);
 /* Our Contact URI for a dialog whose next hop uses this transport. */
 void calls_contact(const struct calls *cs, const char *transport, char *out, size_t len);
+
+/* dialog.c: a relayed request still open is answered 487 when its call goes. */
+void dialog_abandon(struct call *c);
 
 /* b2bua.c: cancels and frees the call's outstanding forks and answers A's INVITE if it is
  * still open (with status), before the call's memory goes. */

@@ -173,6 +173,7 @@ static void release(struct call *c)
 {
     struct calls *cs = c->calls;
     b2bua_abandon(c, 500, "Call Released");
+    dialog_abandon(c);
     if (cs) {
         if (strmap_get(cs->by_uuid, c->uuid) == c)
             strmap_remove(cs->by_uuid, c->uuid);

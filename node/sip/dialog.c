@@ -19,6 +19,7 @@
 
 /* A request relayed to the other party, waiting for its answer. */
 struct relay {
+    struct relay *next; /* the call's other relays in flight (c->pending_relay is the head) */
     struct calls *cs;
     nta_incoming_t *irq;
     struct dlg_side *from, *to; /* point into call */
@@ -79,6 +80,31 @@ static char *anchor_sdp(struct call *c, const struct dlg_side *toward, const str
     return sdp_rewrite_audio(body, len, c->media_ip, toward->media_port);
 }
 
+void dialog_abandon(struct call *c)
+{
+    for (struct relay *r = c->pending_relay; r; r = r->next)
+        r->call = NULL;
+    c->pending_relay = NULL;
+}
+
+static void unlink_relay(struct call *c, struct relay *r)
+{
+    for (struct relay **p = &c->pending_relay; *p; p = &(*p)->next)
+        if (*p == r) {
+            *p = r->next;
+            return;
+        }
+}
+
+/* An offer (re-INVITE, UPDATE) already crossing this call: a second one is glare. */
+static int offer_pending(const struct call *c)
+{
+    for (const struct relay *r = c->pending_relay; r; r = r->next)
+        if (r->method != sip_method_info)
+            return 1;
+    return 0;
+}
+
 static int on_relayed(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t const *sip)
 {
     struct relay *r = (struct relay *)magic;
@@ -87,6 +113,13 @@ static int on_relayed(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t co
     if (status < 200)
         return 0;
     struct call *c = r->call;
+    if (!c) { /* the call ended (BYE, timeout) while the other party was being asked */
+        reply(r->irq, SIP_487_REQUEST_CANCELLED);
+        nta_outgoing_destroy(orq);
+        free(r);
+        return 0;
+    }
+    unlink_relay(c, r);
     char *sdp = sip ? anchor_sdp(c, r->from, r->to, sip) : NULL;
     if (r->method == sip_method_invite && status < 300) {
         nta_outgoing_t *ack =
@@ -128,6 +161,10 @@ static void relay(struct calls *cs, struct call *c, int remote, struct dlg_side 
     r->call = c;
     r->remote = remote;
     r->method = sip->sip_request->rq_method;
+    if (!remote) {
+        r->next = c->pending_relay;
+        c->pending_relay = r;
+    }
     char *sdp = anchor_sdp(c, to, from, sip);
     const char *body = sdp ? sdp : sip->sip_payload ? sip->sip_payload->pl_data : NULL;
     r->cseq = to->local_cseq + 1;
@@ -136,6 +173,7 @@ static void relay(struct calls *cs, struct call *c, int remote, struct dlg_side 
     free(sdp);
     if (!orq) {
         reply(irq, SIP_500_INTERNAL_SERVER_ERROR);
+        unlink_relay(c, r);
         if (remote)
             forget_remote(c);
         free(r);
@@ -183,6 +221,11 @@ static void handle(struct calls *cs, struct call *c, int remote, nta_incoming_t 
     case sip_method_invite:
     case sip_method_update:
     case sip_method_info:
+        if (method != sip_method_info && offer_pending(c)) {
+            /* RFC 3261 14.2: an offer crossing one in progress (glare) */
+            reply(irq, 491, "Request Pending");
+            return;
+        }
         relay(cs, c, remote, from, to, irq, sip);
         return;
     default:

@@ -256,3 +256,53 @@ def test_live_calls_are_listed_and_hung_up_through_the_api(env):
                stack.key)[0] == 404
     caller.close()
     callee.close()
+
+
+def reinvite(phone, direction):
+    body = sdp_offer_with(phone, direction)
+    phone.send_in_dialog("INVITE", body=body)
+    cseq = phone.dialog["cseq"]
+    final = phone.next(want=lambda m: not m.is_request and m.cseq() == (cseq, "INVITE")
+                       and m.status >= 200)
+    if final.status < 300:
+        phone.send_in_dialog("ACK", cseq=cseq)
+    return final
+
+
+def sdp_offer_with(phone, direction):
+    from sipphone import sdp_offer
+    return sdp_offer(phone.rtp.ip, phone.rtp.port).replace("a=sendrecv", f"a={direction}")
+
+
+def answer_reinvite(phone, direction):
+    inv = phone.next(want=lambda m: m.is_request and m.method == "INVITE")
+    phone.respond(inv, 200, "OK", body=sdp_offer_with(phone, direction))
+    phone.next(want=lambda m: m.is_request and m.method == "ACK")
+    return inv
+
+
+def test_hold_and_unhold_through_reinvite(env):
+    _, node1, _ = env
+    caller, callee = phones(node1)
+    inv, _ = call_and_answer(caller, callee)
+    node_port_for_callee = sdp_media(inv.body)[1]
+    # Hold: the caller's sendonly offer reaches the callee with the node's address and port.
+    import threading
+    t = threading.Thread(target=answer_reinvite, args=(callee, "recvonly"))
+    t.start()
+    final = reinvite(caller, "sendonly")
+    t.join(10)
+    assert final.status == 200 and "a=recvonly" in final.body
+    # Unhold, then audio flows both ways again.
+    t = threading.Thread(target=answer_reinvite, args=(callee, "sendrecv"))
+    t.start()
+    final = reinvite(caller, "sendrecv")
+    t.join(10)
+    assert final.status == 200 and sdp_media(final.body)[0] == "127.0.0.1"
+    caller.rtp.send(sdp_media(final.body), count=10, tag=b"U")
+    got = callee.rtp.receive(seconds=3, want=10)
+    assert len(got) == 10 and {p for _, p in got} == {("127.0.0.1", node_port_for_callee)}
+    assert caller.bye().status == 200
+    callee.expect_bye()
+    caller.close()
+    callee.close()
