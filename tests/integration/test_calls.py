@@ -306,3 +306,48 @@ def test_hold_and_unhold_through_reinvite(env):
     callee.expect_bye()
     caller.close()
     callee.close()
+
+
+def test_dtmf_events_and_info_pass_through(env):
+    _, node1, _ = env
+    caller, callee = phones(node1)
+    inv, _ = call_and_answer(caller, callee)
+    # RFC 4733 telephone-event packets (PT 101) are relayed like audio.
+    caller.rtp.send(sdp_media(caller.dialog["remote_sdp"]), count=5, pt=101, tag=b"5")
+    got = callee.rtp.receive(seconds=3, want=5)
+    assert len(got) == 5 and all(d[1] & 0x7F == 101 for d, _ in got)
+    # SIP INFO (application/dtmf-relay) reaches the other party, and its answer comes back.
+    d = caller.dialog
+    d["cseq"] += 1
+    body = "Signal=5\r\nDuration=160\r\n"
+    info = "\r\n".join([
+        f"INFO {d['target']} SIP/2.0",
+        f"Via: SIP/2.0/UDP {caller.ip}:{caller.port};branch=z9hG4bKinfo{d['cseq']};rport",
+        "Max-Forwards: 70", f"From: {d['from_']}", f"To: {d['to']}", f"Call-ID: {d['call_id']}",
+        f"CSeq: {d['cseq']} INFO", "Content-Type: application/dtmf-relay",
+        f"Content-Length: {len(body)}", "", body])
+    caller.send(info)
+    got = callee.next(want=lambda m: m.is_request and m.method == "INFO")
+    assert "Signal=5" in got.body
+    callee.respond(got, 200, "OK")
+    ok = caller.next(want=lambda m: not m.is_request and m.cseq()[1] == "INFO")
+    assert ok.status == 200
+    assert caller.bye().status == 200
+    callee.expect_bye()
+    caller.close()
+    callee.close()
+
+
+def test_media_capacity_limit_answers_503(env):
+    stack, _, _ = env
+    tiny = stack.node("tiny", security__ban_failures=0, media__port_min=36000,
+                      media__port_max=36099, media__max_sessions=1)
+    caller, callee = phones(tiny, "4001", "4002")
+    call_and_answer(caller, callee)
+    second = Phone(tiny.sip_port, "4003", DOMAIN, PASSWORD)
+    second.register()
+    assert second.call("4002")[-1].status == 503
+    assert caller.bye().status == 200
+    callee.expect_bye()
+    for p in (caller, callee, second):
+        p.close()
