@@ -43,6 +43,8 @@ static const struct config_key keys[] = {
     BOOL("sip.udp", sip_udp),
     BOOL("sip.tcp", sip_tcp),
     INT("sip.udp_rcvbuf", sip_udp_rcvbuf, 65536, 268435456),
+    INT("sip.tls_port", sip_tls_port, 0, 65535),
+    STR("sip.tls_cert_dir", sip_tls_cert_dir),
     STR("api.address", api_address),
     INT("api.port", api_port, 0, 65535),
     INT("api.max_body", api_max_body, 256, 1048576),
@@ -195,6 +197,10 @@ int config_check(const struct tandem_config *cfg, char *err, size_t errlen)
     }
     if (cfg->media_port_max - cfg->media_port_min < 7) {
         snprintf(err, errlen, "media.port_max: must be at least media.port_min + 7 (two calls)");
+        return -1;
+    }
+    if (cfg->sip_tls_port && !cfg->sip_tls_cert_dir[0]) {
+        snprintf(err, errlen, "sip.tls_cert_dir: required when sip.tls_port is set");
         return -1;
     }
     if (!cfg->sip_udp && !cfg->sip_tcp) {

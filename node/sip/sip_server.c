@@ -264,6 +264,20 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
             return NULL;
         }
     }
+    if (s->agent && cfg->sip_tls_port) {
+        /* sofia-sip reads agent.pem (private key and certificate chain) and cafile.pem from
+         * the directory; a client certificate is not required. */
+        const char *tls_fmt = strchr(cfg->sip_address, ':') ? "sips:[%s]:%d;transport=tls"
+                                                            : "sips:%s:%d;transport=tls";
+        snprintf(url, sizeof url, tls_fmt, cfg->sip_address, cfg->sip_tls_port);
+        if (nta_agent_add_tport(s->agent, URL_STRING_MAKE(url),
+                                TPTAG_CERTIFICATE(cfg->sip_tls_cert_dir), TAG_END()) != 0) {
+            snprintf(err, errlen, "cannot listen on %s (TLS; certificate in %s?)", url,
+                     cfg->sip_tls_cert_dir);
+            sip_server_destroy(s);
+            return NULL;
+        }
+    }
     if (!s->agent) {
         snprintf(err, errlen, "cannot listen on %s:%d (port in use or address not local?)",
                  cfg->sip_address, cfg->sip_port);
@@ -305,6 +319,8 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
     log_info(NULL, "SIP listening on %s:%d (%s%s%s)", cfg->sip_address, cfg->sip_port,
              cfg->sip_udp ? "udp" : "", cfg->sip_udp && cfg->sip_tcp ? ", " : "",
              cfg->sip_tcp ? "tcp" : "");
+    if (cfg->sip_tls_port)
+        log_info(NULL, "SIP listening on %s:%d (tls)", cfg->sip_address, cfg->sip_tls_port);
     return s;
 }
 

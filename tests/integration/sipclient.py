@@ -4,6 +4,7 @@ import hashlib
 import random
 import re
 import socket
+import ssl
 import string
 
 
@@ -51,7 +52,7 @@ class Response:
 
 class SipClient:
     def __init__(self, server_port, user, domain, password, transport="udp", host="127.0.0.1",
-                 source="127.0.0.1"):
+                 source="127.0.0.1", tls_ca=None):
         self.server = (host, server_port)
         self.source = source
         self.user, self.domain, self.password = user, domain, password
@@ -59,6 +60,10 @@ class SipClient:
         if transport == "udp":
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             self.sock.bind((source, 0))
+        elif transport == "tls":  # the server's certificate is checked against tls_ca
+            raw = socket.create_connection(self.server, timeout=5, source_address=(source, 0))
+            ctx = ssl.create_default_context(cafile=tls_ca)
+            self.sock = ctx.wrap_socket(raw, server_hostname=host)
         else:
             self.sock = socket.create_connection(self.server, timeout=5, source_address=(source, 0))
         self.sock.settimeout(5)
