@@ -3,10 +3,13 @@
 #include "admin/api_server.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/mailbox.h"
 #include "common/node_status.h"
+#include "sip/call.h"
 #include "sip/sip_server.h"
 #include "media/media.h"
 #include "store/call_store.h"
+#include "store/gateway_store.h"
 #include "store/cdr.h"
 #include "store/ka_store.h"
 #include "store/node_registry.h"
@@ -136,6 +139,8 @@ int main(int argc, char **argv)
     struct api_server *api = NULL;
     struct cdr_writer *cdrs = NULL;
     struct routing_store *routing = NULL;
+    struct mailbox *orders = NULL;
+    struct gateway_store *gateways = NULL;
 
     if (su_init() != 0) {
         log_error(NULL, "sofia-sip initialisation failed");
@@ -187,7 +192,8 @@ int main(int argc, char **argv)
     kas = redis ? ka_store_create(redis) : NULL;
     nodes = redis ? node_registry_create(root, redis, cfg.node_id, NODE_DEAD_AFTER_MS) : NULL;
     call_records = redis ? call_store_create(redis) : NULL;
-    if (!users || !pg_ok || !redis || !regs || !kas || !nodes || !call_records) {
+    gateways = redis ? gateway_store_create(redis) : NULL;
+    if (!users || !pg_ok || !redis || !regs || !kas || !nodes || !call_records || !gateways) {
         log_error(NULL, "out of memory while starting the stores");
         goto out;
     }
@@ -217,14 +223,16 @@ int main(int argc, char **argv)
                                    .calls = call_records,
                                    .media = media,
                                    .cdrs = cdrs,
-                                   .routing = routing};
+                                   .routing = routing,
+                                   .gateways = gateways};
     sip = sip_server_create(root, &cfg, &status, &deps, err, sizeof err);
+    orders = sip ? mailbox_create(root, calls_originate, sip_server_calls(sip)) : NULL;
     if (!sip) {
         log_error(NULL, "SIP: %s", err);
         goto out;
     }
     if (cfg.api_port) {
-        api = api_server_start(&cfg, &status, err, sizeof err);
+        api = api_server_start(&cfg, &status, orders, err, sizeof err);
         if (!api) {
             log_error(NULL, "REST API: %s", err);
             goto out;
@@ -241,7 +249,8 @@ int main(int argc, char **argv)
     rc = 0;
 
 out:
-    api_server_stop(api);
+    api_server_stop(api); /* before the mailbox: no more orders */
+    mailbox_destroy(orders);
     if (stop_timer)
         su_timer_destroy(stop_timer);
     /* Stores first: their pending callbacks still answer the SIP transactions they hold. */
@@ -252,6 +261,7 @@ out:
     cdr_writer_stop(cdrs);   /* after the calls: their CDRs are in its queue */
     media_engine_destroy(media);
     call_store_destroy(call_records);
+    gateway_store_destroy(gateways);
     reg_store_destroy(regs);
     ka_store_destroy(kas);
     node_registry_destroy(nodes);

@@ -14,6 +14,7 @@ struct tandem_config;
 struct node_status;
 struct reg_query;
 struct MHD_Connection;
+struct mailbox;
 
 enum api_method { API_GET, API_POST, API_PATCH, API_DELETE, API_OTHER };
 
@@ -33,6 +34,7 @@ struct api_call {
     char params[2][37];          /* path ids, lowercased: tenant id, then user id */
     json_t *body;                /* parsed request object for POST/PATCH, else NULL */
     struct MHD_Connection *conn; /* for api_query */
+    struct mailbox *orders;      /* to the signalling loop (originate); may be NULL */
 };
 
 /* A query-string argument, decoded; NULL when absent (api_server.c). */
@@ -77,6 +79,7 @@ void api_user_delete(struct api_call *c, struct api_reply *r);
 void api_registrations(struct api_call *c, struct api_reply *r);
 void api_calls_list(struct api_call *c, struct api_reply *r);
 void api_call_hangup(struct api_call *c, struct api_reply *r);
+void api_call_originate(struct api_call *c, struct api_reply *r);
 void api_cdrs_list(struct api_call *c, struct api_reply *r);
 void api_apikeys_create(struct api_call *c, struct api_reply *r);
 void api_gateways_list(struct api_call *c, struct api_reply *r);

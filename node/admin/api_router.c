@@ -18,7 +18,7 @@ static const struct route routes[] = {
     {"/v1/tenants/*/users", 1, api_users_list, api_users_create, NULL, NULL},
     {"/v1/tenants/*/users/*", 1, api_user_get, NULL, api_user_update, api_user_delete},
     {"/v1/tenants/*/registrations", 1, api_registrations, NULL, NULL, NULL},
-    {"/v1/tenants/*/calls", 1, api_calls_list, NULL, NULL, NULL},
+    {"/v1/tenants/*/calls", 1, api_calls_list, api_call_originate, NULL, NULL},
     {"/v1/tenants/*/calls/*", 1, NULL, NULL, NULL, api_call_hangup},
     {"/v1/tenants/*/cdrs", 1, api_cdrs_list, NULL, NULL, NULL},
     {"/v1/tenants/*/gateways", 1, api_gateways_list, api_gateways_create, NULL, NULL},

@@ -23,6 +23,7 @@
 
 struct api_server {
     struct MHD_Daemon *daemon;
+    struct mailbox *orders;
     const struct tandem_config *cfg;
     struct node_status *status;
     pthread_key_t thread_key;
@@ -125,8 +126,11 @@ static int parse_body(struct api_call *c, const struct api_request *req, struct 
 static void handle(struct api_server *s, struct MHD_Connection *conn, const char *url,
                    const char *method, struct api_request *req, struct api_reply *r)
 {
-    struct api_call c = {
-        .cfg = s->cfg, .status = s->status, .method = method_of(method), .conn = conn};
+    struct api_call c = {.cfg = s->cfg,
+                         .status = s->status,
+                         .method = method_of(method),
+                         .conn = conn,
+                         .orders = s->orders};
     api_handler handler;
     int needs_auth;
     if (api_route(url, &c, &handler, &needs_auth, r) != 0)
@@ -245,7 +249,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 struct api_server *api_server_start(const struct tandem_config *cfg, struct node_status *status,
-                                    char *err, size_t errlen)
+                                    struct mailbox *orders, char *err, size_t errlen)
 {
     if (cfg->api_port <= 0) {
         snprintf(err, errlen, "api.port: the REST API is disabled (0)");
@@ -270,6 +274,7 @@ struct api_server *api_server_start(const struct tandem_config *cfg, struct node
     }
     s->cfg = cfg;
     s->status = status;
+    s->orders = orders;
     if (pthread_key_create(&s->thread_key, thread_free) != 0) {
         freeaddrinfo(ai);
         free(s);

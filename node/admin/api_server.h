@@ -11,8 +11,11 @@ struct node_status;
 struct api_server;
 
 /* Starts listening. cfg and status must outlive the server. NULL with err (e.g. port busy). */
+struct mailbox;
+
+/* orders: where requests for the signalling loop go (originate); may be NULL. */
 struct api_server *api_server_start(const struct tandem_config *cfg, struct node_status *status,
-                                    char *err, size_t errlen);
+                                    struct mailbox *orders, char *err, size_t errlen);
 
 /* Stops the threads, closes their connections and frees the server. NULL is a no-op. */
 void api_server_stop(struct api_server *server);

@@ -77,6 +77,12 @@ void b2bua_fail(struct call *c, int status, const char *phrase, const char *why)
     c->final_status = status;
     c->q850_cause = q850_from_sip(status);
     snprintf(c->hangup_by, sizeof c->hangup_by, "%s", status == 487 ? "caller" : "system");
+    if (c->originated && c->a.call_id[0]) {
+        /* A already answered the node's call: it is told with a BYE instead of a response */
+        nta_outgoing_t *bye = dlg_send(c->calls, &c->a, sip_method_bye, "BYE", 0, NULL, NULL, NULL);
+        if (bye)
+            nta_outgoing_destroy(bye);
+    }
     if (c->irq) {
         nta_incoming_treply(c->irq, status, phrase, TAG_END());
         nta_incoming_destroy(c->irq);
@@ -149,7 +155,7 @@ int b2bua_resumed(struct invite_ctx *x)
 
 /* ---- answers from the callee's contacts ---- */
 
-static void ack_fork(struct call *c, struct fork *f)
+void b2bua_ack_fork(struct call *c, struct fork *f)
 {
     nta_outgoing_t *ack =
         dlg_send(c->calls, &f->side, sip_method_ack, "ACK", f->invite_cseq, NULL, NULL, NULL);
@@ -157,7 +163,7 @@ static void ack_fork(struct call *c, struct fork *f)
         nta_outgoing_destroy(ack);
 }
 
-static void learn_dialog(struct fork *f, sip_t const *sip)
+void b2bua_learn_dialog(struct fork *f, sip_t const *sip)
 {
     su_home_t home[1] = {SU_HOME_INIT(home)};
     char *to = sip_header_as_string(home, (sip_header_t const *)sip->sip_to);
@@ -181,6 +187,10 @@ static void answer_a(struct call *c, int status, const char *phrase, const char 
             media_leg_set_remote(c->media, MEDIA_LEG_B, audio.ip, audio.port, audio.rtcp_port);
         sdp = sdp_rewrite_audio(b_sdp, b_len, c->media_ip, c->a.media_port);
     }
+    if (!c->irq) { /* originated: A has the node's address already, nothing to tell it */
+        free(sdp);
+        return;
+    }
     nta_incoming_treply(c->irq, status, phrase, SIPTAG_CONTACT_STR(contact),
                         TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                         TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
@@ -196,16 +206,18 @@ static void won(struct call *c, struct fork *f, sip_t const *sip)
     }
     if (f->attempt)
         b2bua_copy(c->gateway, sizeof c->gateway, f->attempt->gw.name);
-    learn_dialog(f, sip);
-    ack_fork(c, f);
+    b2bua_learn_dialog(f, sip);
     for (struct fork *o = c->forks; o; o = o->next)
         if (o != f && !o->done && o->orq)
             nta_outgoing_cancel(o->orq);
     c->b = f->side;
     const char *body = sip->sip_payload ? sip->sip_payload->pl_data : NULL;
     size_t len = sip->sip_payload ? sip->sip_payload->pl_len : 0;
+    /* B's media address first, then its ACK: B may start sending as soon as it has the ACK */
     answer_a(c, SIP_200_OK, body, len);
-    nta_incoming_destroy(c->irq);
+    b2bua_ack_fork(c, f);
+    if (c->irq)
+        nta_incoming_destroy(c->irq);
     c->irq = NULL;
     c->state = CALL_CONFIRMED;
     c->answered_ms = b2bua_wall_ms();
@@ -255,14 +267,14 @@ int b2bua_on_fork_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip
     }
     if (status < 300) {
         if (f->answered) { /* a retransmitted 2xx: our ACK was lost */
-            ack_fork(c, f);
+            b2bua_ack_fork(c, f);
             return 0;
         }
-        if (c->state != CALL_EARLY || !c->irq) {
+        if (c->state != CALL_EARLY || (!c->irq && !c->originated)) {
             /* Another contact answered first (or the caller gave up): take and end this one. */
             f->done = 1;
-            learn_dialog(f, sip);
-            ack_fork(c, f);
+            b2bua_learn_dialog(f, sip);
+            b2bua_ack_fork(c, f);
             nta_outgoing_t *bye =
                 dlg_send(c->calls, &f->side, sip_method_bye, "BYE", 0, NULL, NULL, NULL);
             if (bye)
@@ -349,12 +361,14 @@ static void answer_timeout(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *ar
     (void)m;
     (void)t;
     struct call *c = (struct call *)arg;
-    if (c->state == CALL_EARLY && c->irq)
+    if (c->state == CALL_EARLY && (c->irq || c->originated))
         b2bua_fail(c, 480, "No Answer", "nobody answered in time");
 }
 
 void b2bua_start_answer_timer(struct call *c, const struct calls_deps *d)
 {
+    if (c->setup_timer) /* an originated call rings twice: first one party, then the other */
+        su_timer_destroy(c->setup_timer);
     c->setup_timer = su_timer_create(su_root_task(d->root), d->cfg->calls_answer_timeout * 1000);
     if (c->setup_timer)
         su_timer_set(c->setup_timer, answer_timeout, (su_timer_arg_t *)c);
@@ -399,7 +413,7 @@ static void on_bindings(void *arg, json_t *bindings)
     } else {
         char *sdp_b = b2bua_prepare_media(c);
         if (sdp_b) {
-            const char *display = x->sip->sip_from->a_display;
+            const char *display = x->sip ? x->sip->sip_from->a_display : NULL;
             char quoted[128] = "";
             if (display) { /* a_display may carry its own quotes */
                 b2bua_copy(quoted, sizeof quoted, display);

@@ -20,6 +20,7 @@ struct fork {
     su_timer_t *timer; /* originate, then progress timeout */
     int provisional;   /* a 1xx came back */
     int auth_tried;    /* our credentials were sent once already */
+    int a_leg;         /* originate: a fork toward the party called first */
 };
 
 /* What set-up needs beyond the call itself; freed once the forks are out. */
@@ -35,7 +36,9 @@ struct invite_ctx {
 struct gw_plan {
     struct rt_attempt attempts[ROUTE_PLAN_MAX];
     int n, next;
-    char *sdp_b; /* the offer every attempt sends */
+    char *sdp_b;  /* the offer every attempt sends */
+    int all_down; /* every gateway was down at set-up: try them anyway */
+    char *extra;  /* the caller's Diversion header lines, passed on ("...\r\n"); may be NULL */
 };
 
 long long b2bua_wall_ms(void);
@@ -47,6 +50,9 @@ void b2bua_fail(struct call *c, int status, const char *phrase, const char *why)
 int b2bua_resumed(struct invite_ctx *x);
 /* The media session and the offer to send to B (malloc'ed); NULL after failing the call. */
 char *b2bua_prepare_media(struct call *c);
+/* The dialog a 2xx creates (remote tag, target, route set), and its ACK. */
+void b2bua_learn_dialog(struct fork *f, sip_t const *sip);
+void b2bua_ack_fork(struct call *c, struct fork *f);
 int b2bua_on_fork_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t const *sip);
 void b2bua_start_answer_timer(struct call *c, const struct calls_deps *d);
 /* Rings the extension c->callee of c->domain (its registered contacts); takes x. */

@@ -2,11 +2,15 @@
  * against the tenant's routes and the gateways are tried one after another; a final status the
  * gateway lists as failover, or one of its timers (no 1xx in originate_timeout, no answer in
  * progress_timeout after a 1xx or in bridge_answer_timeout overall), moves on to the next.
+ * Gateways down at set-up are skipped (all tried if all are down), and so are gateways at their
+ * max_calls / max_cps (a slot is taken per attempt, gateway_health.h; emergency routes exempt).
+ * The caller's Diversion headers go out on every attempt.
  * In: an INVITE from a gateway's address must name one of its tenant's DIDs. */
 #include "sip/b2bua.h"
 
 #include "common/log.h"
-#include "sip/digest.h"
+#include "sip/digest_client.h"
+#include "sip/gateway_health.h"
 #include "store/routing_store.h"
 #include "store/user_store.h"
 
@@ -20,11 +24,19 @@
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su_tagarg.h>
 
+#define MAX_EXTRA 2048 /* passed-on header lines (Diversion) */
+
+/* Runs when the call's memory goes (calls.c release, through b2bua_abandon): the gateway slot
+ * the call holds goes with it, whichever way it ended (BYE here or on another node, failure,
+ * media timeout). At shutdown c->calls is NULL and Redis is gone: the slot's lease ends it. */
 void gateway_plan_free(struct call *c)
 {
     if (!c->plan)
         return;
+    if (c->calls)
+        gateway_limits_release(calls_deps(c->calls)->gateways, c->uuid);
     free(c->plan->sdp_b);
+    free(c->plan->extra);
     free(c->plan);
     c->plan = NULL;
 }
@@ -84,6 +96,7 @@ int gateway_fork_failed(struct call *c, struct fork *f, int status)
     int timeout = status == 408 && !f->answered;
     if (!timeout && !route_fails_over(&f->attempt->gw, status))
         return 0; /* the far end's own answer (busy, not found...): the caller gets it */
+    gateway_limits_release(calls_deps(c->calls)->gateways, c->uuid);
     c->best_status = status;
     b2bua_copy(c->best_phrase, sizeof c->best_phrase,
                timeout ? "Gateway Timeout" : "Gateway Failure");
@@ -107,51 +120,111 @@ static void caller_id(const struct call *c, const struct rt_gateway *g, char *ou
                  c->caller, c->domain);
 }
 
+/* The INVITE of one attempt; 0 when sent. */
+static int send_attempt(struct call *c, const struct rt_attempt *a)
+{
+    struct gw_plan *p = c->plan;
+    const struct rt_gateway *g = &a->gw;
+    struct fork *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    f->call = c;
+    f->attempt = a;
+    char tag[24];
+    b2bua_random_tag(tag, sizeof tag);
+    int v6 = strchr(g->host, ':') != NULL;
+    snprintf(f->side.call_id, sizeof f->side.call_id, "%s-g%d@tandem", c->uuid, p->next);
+    snprintf(f->side.local_hdr, sizeof f->side.local_hdr, "<sip:%s@%s>;tag=%s", c->caller,
+             c->domain, tag);
+    snprintf(f->side.remote_hdr, sizeof f->side.remote_hdr, v6 ? "<sip:%s@[%s]>" : "<sip:%s@%s>",
+             a->number, g->host);
+    snprintf(f->side.remote_target, sizeof f->side.remote_target,
+             v6 ? "sip:%s@[%s]:%d;transport=%s" : "sip:%s@%s:%d;transport=%s", a->number, g->host,
+             g->port, g->transport);
+    snprintf(f->side.destination, sizeof f->side.destination,
+             v6 ? "sip:[%s]:%d;transport=%s" : "sip:%s:%d;transport=%s", g->host, g->port,
+             g->transport);
+    f->side.media_port = c->b.media_port;
+    f->invite_cseq = f->side.local_cseq + 1;
+    char headers[700 + MAX_EXTRA];
+    caller_id(c, g, headers, sizeof headers);
+    strncat(headers, p->extra ? p->extra : "", sizeof headers - strlen(headers) - 1);
+    f->orq = dlg_send_with(c->calls, &f->side, sip_method_invite, "INVITE", 0, p->sdp_b,
+                           headers[0] ? headers : NULL, b2bua_on_fork_response,
+                           (nta_outgoing_magic_t *)f);
+    if (!f->orq) {
+        log_warn(c->a.call_id, "call %s: cannot send to gateway %s", c->uuid, g->name);
+        free(f);
+        return -1;
+    }
+    f->next = c->forks;
+    c->forks = f;
+    c->pending++;
+    b2bua_copy(c->callee_routed, sizeof c->callee_routed, f->side.remote_target);
+    arm(f, g->originate_ms < g->answer_ms ? g->originate_ms : g->answer_ms);
+    log_info(c->a.call_id, "call %s %s@%s -> %s: route %s, gateway %s as %s", c->uuid, c->caller,
+             c->domain, c->callee, a->route, g->name, a->number);
+    return 0;
+}
+
+static void skipped(struct call *c, const struct rt_attempt *a, const char *why)
+{
+    log_info(c->a.call_id, "call %s: gateway %s skipped: %s", c->uuid, a->gw.name, why);
+    if (!c->best_status) {
+        c->best_status = 503;
+        b2bua_copy(c->best_phrase, sizeof c->best_phrase, "No Gateway Available");
+    }
+}
+
+/* The answer to a limited gateway's slot request (gateway_limits_take). */
+static void on_slot(void *arg, enum gateway_slot result)
+{
+    struct invite_ctx *x = arg;
+    if (b2bua_resumed(x)) /* cancelled meanwhile: the call's end gave the slot back */
+        return;
+    struct call *c = x->call;
+    free(x);
+    const struct rt_attempt *a = &c->plan->attempts[c->plan->next - 1];
+    if (result == GATEWAY_SLOT_FULL || result == GATEWAY_SLOT_RATE) {
+        skipped(c, a, result == GATEWAY_SLOT_FULL ? "max_calls reached" : "max_cps reached");
+    } else {
+        if (result == GATEWAY_SLOT_UNKNOWN)
+            log_warn(c->a.call_id, "call %s: gateway %s limits not checked (Redis unavailable)",
+                     c->uuid, a->gw.name);
+        if (send_attempt(c, a) == 0)
+            return;
+        gateway_limits_release(calls_deps(c->calls)->gateways, c->uuid);
+    }
+    start_attempt(c);
+}
+
+/* The next gateway of the plan that is up (unless all are down) and under its limits. */
 static void start_attempt(struct call *c)
 {
     struct gw_plan *p = c->plan;
+    struct gateway_health *gh = calls_deps(c->calls)->gateways;
     while (p->next < p->n) {
         const struct rt_attempt *a = &p->attempts[p->next++];
         const struct rt_gateway *g = &a->gw;
-        struct fork *f = calloc(1, sizeof *f);
-        if (!f)
-            break;
-        f->call = c;
-        f->attempt = a;
-        char tag[24];
-        b2bua_random_tag(tag, sizeof tag);
-        int v6 = strchr(g->host, ':') != NULL;
-        snprintf(f->side.call_id, sizeof f->side.call_id, "%s-g%d@tandem", c->uuid, p->next);
-        snprintf(f->side.local_hdr, sizeof f->side.local_hdr, "<sip:%s@%s>;tag=%s", c->caller,
-                 c->domain, tag);
-        snprintf(f->side.remote_hdr, sizeof f->side.remote_hdr,
-                 v6 ? "<sip:%s@[%s]>" : "<sip:%s@%s>", a->number, g->host);
-        snprintf(f->side.remote_target, sizeof f->side.remote_target,
-                 v6 ? "sip:%s@[%s]:%d;transport=%s" : "sip:%s@%s:%d;transport=%s", a->number,
-                 g->host, g->port, g->transport);
-        snprintf(f->side.destination, sizeof f->side.destination,
-                 v6 ? "sip:[%s]:%d;transport=%s" : "sip:%s:%d;transport=%s", g->host, g->port,
-                 g->transport);
-        f->side.media_port = c->b.media_port;
-        f->invite_cseq = f->side.local_cseq + 1;
-        char headers[700];
-        caller_id(c, g, headers, sizeof headers);
-        f->orq = dlg_send_with(c->calls, &f->side, sip_method_invite, "INVITE", 0, p->sdp_b,
-                               headers[0] ? headers : NULL, b2bua_on_fork_response,
-                               (nta_outgoing_magic_t *)f);
-        if (!f->orq) {
-            log_warn(c->a.call_id, "call %s: cannot send to gateway %s", c->uuid, g->name);
-            free(f);
+        if (!p->all_down && gateway_health_down(gh, g->id)) {
+            skipped(c, a, "down");
             continue;
         }
-        f->next = c->forks;
-        c->forks = f;
-        c->pending++;
-        b2bua_copy(c->callee_routed, sizeof c->callee_routed, f->side.remote_target);
-        arm(f, g->originate_ms < g->answer_ms ? g->originate_ms : g->answer_ms);
-        log_info(c->a.call_id, "call %s %s@%s -> %s: route %s, gateway %s as %s", c->uuid,
-                 c->caller, c->domain, c->callee, a->route, g->name, a->number);
-        return;
+        if (!a->emergency && (g->max_calls > 0 || g->max_cps[0])) {
+            struct invite_ctx *x = calloc(1, sizeof *x);
+            if (x) {
+                x->call = c;
+                c->looking_up = 1; /* a CANCEL meanwhile waits for on_slot */
+                if (gateway_limits_take(gh, g, c->uuid, on_slot, x) == 0)
+                    return;
+                c->looking_up = 0;
+                free(x);
+            }
+            log_warn(c->a.call_id, "call %s: gateway %s limits not checked (Redis unavailable)",
+                     c->uuid, g->name);
+        }
+        if (send_attempt(c, a) == 0)
+            return;
     }
     if (c->pending == 0)
         b2bua_fail(c, c->best_status ? c->best_status : 503,
@@ -159,51 +232,18 @@ static void start_attempt(struct call *c)
                    "no gateway could be called");
 }
 
-/* Digest client (RFC 2617, qop=auth or none): the answer to a gateway's 401/407 challenge. */
+/* A 401/407 from the gateway: the INVITE goes again once, with our answer (digest_client.c). */
 int gateway_authenticate(struct call *c, struct fork *f, sip_t const *sip)
 {
     const struct rt_gateway *g = &f->attempt->gw;
-    msg_auth_t const *ch =
-        sip->sip_www_authenticate ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
-    if (f->auth_tried || !g->username[0] || !g->password[0] || !ch)
+    char headers[2600 + MAX_EXTRA], id[700];
+    if (f->auth_tried || !g->username[0] || !g->password[0] ||
+        digest_client_answer(sip, g->username, g->password, "INVITE", f->side.remote_target,
+                             headers, 2600) != 0)
         return 0;
-    const char *realm_q = msg_params_find(ch->au_params, "realm=");
-    const char *nonce_q = msg_params_find(ch->au_params, "nonce=");
-    const char *qop_q = msg_params_find(ch->au_params, "qop=");
-    const char *opaque = msg_params_find(ch->au_params, "opaque=");
-    if (!realm_q || !nonce_q)
-        return 0;
-    char realm[256], nonce[256], qop[64] = "";
-    if (strlen(realm_q) >= sizeof realm || strlen(nonce_q) >= sizeof nonce ||
-        (qop_q && strlen(qop_q) >= sizeof qop))
-        return 0;
-    msg_unquote(realm, realm_q);
-    msg_unquote(nonce, nonce_q);
-    if (qop_q)
-        msg_unquote(qop, qop_q);
-    int with_qop = strstr(qop, "auth") != NULL;
-    char ha1[DIGEST_HEX_LEN], resp[DIGEST_HEX_LEN], cnonce[24];
-    b2bua_random_tag(cnonce, sizeof cnonce);
-    digest_ha1(g->username, realm, g->password, ha1);
-    if (with_qop) {
-        digest_response(ha1, nonce, "00000001", cnonce, "auth", "INVITE", f->side.remote_target,
-                        resp);
-    } else { /* RFC 2069 style, for old gateways: MD5(HA1:nonce:HA2) */
-        char a2[600], ha2[DIGEST_HEX_LEN], all[800];
-        snprintf(a2, sizeof a2, "INVITE:%s", f->side.remote_target);
-        digest_md5_hex(a2, strlen(a2), ha2);
-        snprintf(all, sizeof all, "%s:%s:%s", ha1, nonce, ha2);
-        digest_md5_hex(all, strlen(all), resp);
-    }
-    char headers[2600], id[700];
     caller_id(c, g, id, sizeof id);
-    snprintf(headers, sizeof headers,
-             "%s: Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", "
-             "response=\"%s\", algorithm=MD5%s%s%s%s%s%s\r\n%s",
-             sip->sip_www_authenticate ? "Authorization" : "Proxy-Authorization", g->username,
-             realm, nonce, f->side.remote_target, resp, with_qop ? ", qop=auth, nc=00000001" : "",
-             with_qop ? ", cnonce=\"" : "", with_qop ? cnonce : "", with_qop ? "\"" : "",
-             opaque ? ", opaque=" : "", opaque ? opaque : "", id);
+    strncat(headers, id, sizeof headers - strlen(headers) - 1);
+    strncat(headers, c->plan->extra ? c->plan->extra : "", sizeof headers - strlen(headers) - 1);
     f->auth_tried = 1;
     nta_outgoing_destroy(f->orq); /* nta has ACKed the challenge */
     f->invite_cseq = f->side.local_cseq + 1;
@@ -213,6 +253,28 @@ int gateway_authenticate(struct call *c, struct fork *f, sip_t const *sip)
 }
 
 /* ---- outbound ---- */
+
+/* The caller's Diversion headers (RFC 5806), to go out unchanged on every attempt; NULL when
+ * there are none. Those that would not fit in MAX_EXTRA are dropped, the first ones kept. */
+static char *passed_on(sip_t const *sip)
+{
+    char buf[MAX_EXTRA] = "";
+    size_t used = 0;
+    for (msg_unknown_t const *u = sip->sip_unknown; u; u = u->un_next) {
+        if (!u->un_name || !u->un_value || strcasecmp(u->un_name, "Diversion") != 0)
+            continue;
+        int n = snprintf(buf + used, sizeof buf - used, "Diversion: %s\r\n", u->un_value);
+        if (n < 0 || (size_t)n >= sizeof buf - used) {
+            buf[used] = '\0';
+            break;
+        }
+        for (char *q = buf + used + 11; q < buf + used + n - 2; q++)
+            if (*q == '\r' || *q == '\n')
+                *q = ' '; /* a folded value stays one header line */
+        used += (size_t)n;
+    }
+    return used ? strdup(buf) : NULL;
+}
 
 static void on_table(void *arg, const struct rt_table *t)
 {
@@ -230,6 +292,13 @@ static void on_table(void *arg, const struct rt_table *t)
         b2bua_fail(c, SIP_404_NOT_FOUND, "no route for the number");
     } else {
         c->plan = p;
+        p->extra = passed_on(x->sip);
+        struct gateway_health *gh = calls_deps(c->calls)->gateways;
+        p->all_down = 1;
+        for (int i = 0; i < p->n && p->all_down; i++)
+            p->all_down = gateway_health_down(gh, p->attempts[i].gw.id);
+        if (p->all_down) /* better a doomed attempt than a certain failure */
+            log_info(c->a.call_id, "call %s: every gateway is down; trying them anyway", c->uuid);
         if ((p->sdp_b = b2bua_prepare_media(c)))
             start_attempt(c);
     }

@@ -16,6 +16,7 @@ struct calls;
 struct fork;
 struct relay;
 struct gw_plan;
+struct gateway_health;
 struct routing_store;
 struct media_engine;
 struct media_session;
@@ -71,6 +72,7 @@ struct call {
     struct gw_plan *plan;    /* calls to gateways: the attempts in order */
     double answered_mono;    /* clock_mono() at answer: media silence counts from here */
     int on_hold;
+    int originated; /* set up by the node (REST originate): A was called first, no irq */
     struct relay *pending_relay; /* dialog.c: relayed requests awaiting the other party */
 };
 
@@ -86,6 +88,7 @@ struct calls_deps {
     struct ratelimit *rl;
     struct cdr_writer *cdrs; /* may be NULL: no CDRs */
     struct routing_store *routing;
+    struct gateway_health *gateways; /* gateway_health.h: up/down, call limits; may be NULL */
 };
 
 struct calls *calls_create(const struct calls_deps *deps);
@@ -104,6 +107,10 @@ const struct calls_deps *calls_deps(const struct calls *cs);
 struct call *call_new(struct calls *cs);
 /* Adds the call to the node's table under both Call-IDs and writes its record to Redis. */
 void call_publish(struct call *c);
+/* Makes the call findable by its Call-IDs on this node without writing it to Redis. */
+void call_index(struct call *c);
+/* Gives the call the uuid the REST API already announced; -1 when taken or malformed. */
+int call_rekey(struct call *c, const char *uuid);
 /* The call is over: media released, record deleted, memory freed. */
 void call_end(struct call *c, const char *why);
 /* call_cdr.c: the call's CDR as of end_ms (unix ms), and its submission to deps->cdrs (skipped
@@ -115,6 +122,10 @@ json_t *call_to_json(const struct call *c);
 int call_from_json(struct call *c, json_t *j);
 /* Our Contact URI for a dialog whose next hop uses this transport. */
 void calls_contact(const struct calls *cs, const char *transport, char *out, size_t len);
+
+/* originate.c: a call the REST API asked for (JSON text from the mailbox): ring the extension
+ * "from" first, then connect it to "to" (an extension or a number for the routes). */
+void calls_originate(void *cs, const char *order);
 
 /* dialog.c: a relayed request still open is answered 487 when its call goes. */
 void dialog_abandon(struct call *c);

@@ -153,6 +153,25 @@ int call_from_json(struct call *c, json_t *j)
     return 0;
 }
 
+void call_index(struct call *c)
+{
+    struct calls *cs = c->calls;
+    if (c->a.call_id[0])
+        strmap_put(cs->by_call_id, c->a.call_id, c, NULL);
+    if (c->b.call_id[0])
+        strmap_put(cs->by_call_id, c->b.call_id, c, NULL);
+}
+
+int call_rekey(struct call *c, const char *uuid)
+{
+    struct calls *cs = c->calls;
+    if (strlen(uuid) >= sizeof c->uuid || strmap_get(cs->by_uuid, uuid))
+        return -1;
+    strmap_remove(cs->by_uuid, c->uuid);
+    strcpy(c->uuid, uuid);
+    return strmap_put(cs->by_uuid, c->uuid, c, NULL);
+}
+
 void call_publish(struct call *c)
 {
     struct calls *cs = c->calls;

@@ -268,6 +268,16 @@ void calls_in_dialog(struct calls *cs, nta_incoming_t *irq, sip_t const *sip,
         handle(cs, c, 0, irq, sip);
         return;
     }
+    if (c && c->originated && sip->sip_request->rq_method == sip_method_bye &&
+        strcmp(sip->sip_call_id->i_id, c->a.call_id) == 0) {
+        /* the party called first hung up while the other one was still being called */
+        reply(irq, SIP_200_OK);
+        c->final_status = 487;
+        c->q850_cause = 16;
+        snprintf(c->hangup_by, sizeof c->hangup_by, "caller");
+        call_end(c, "BYE from the first party during set-up");
+        return;
+    }
     if (c) { /* still being set up: nothing in-dialog is valid yet but a stray ACK */
         if (sip->sip_request->rq_method == sip_method_ack)
             nta_incoming_destroy(irq);

@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "sip/call.h"
+#include "sip/gateway_health.h"
 #include "sip/keepalive.h"
 #include "sip/ratelimit.h"
 #include "sip/registrar.h"
@@ -41,6 +42,7 @@ struct sip_server {
     struct ratelimit *rl;
     struct registrar *registrar;
     struct keepalive *keepalive;
+    struct gateway_health *gateways;
     struct calls *calls;
     su_timer_t *sweep;
     double last_limit_log;
@@ -291,6 +293,13 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
         return NULL;
     }
     su_timer_set_for_ever(s->sweep, sweep_fire, (su_timer_arg_t *)s);
+    s->gateways =
+        gateway_health_create(root, s->agent, cfg, deps->routing, deps->gateways, deps->nodes);
+    if (!s->gateways) {
+        snprintf(err, errlen, "out of memory");
+        sip_server_destroy(s);
+        return NULL;
+    }
     struct calls_deps cd = {
         .agent = s->agent,
         .root = root,
@@ -303,6 +312,7 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
         .rl = s->rl,
         .cdrs = deps->cdrs,
         .routing = deps->routing,
+        .gateways = s->gateways,
     };
     s->calls = calls_create(&cd);
     if (!s->calls) {
@@ -332,9 +342,15 @@ void sip_server_destroy(struct sip_server *s)
         su_timer_destroy(s->sweep);
     keepalive_destroy(s->keepalive);
     calls_destroy(s->calls);
+    gateway_health_destroy(s->gateways); /* after the calls: their slots are in it */
     if (s->agent)
         nta_agent_destroy(s->agent);
     registrar_destroy(s->registrar);
     ratelimit_destroy(s->rl);
     free(s);
+}
+
+struct calls *sip_server_calls(struct sip_server *s)
+{
+    return s->calls;
 }

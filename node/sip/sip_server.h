@@ -14,9 +14,11 @@ struct ka_store;
 struct node_registry;
 struct call_store;
 struct routing_store;
+struct gateway_store;
 struct media_engine;
 struct cdr_writer;
 struct sip_server;
+struct calls;
 
 /* Where a request came from and which of our sockets took it. */
 struct sip_source {
@@ -37,11 +39,15 @@ struct sip_server_deps {
     struct media_engine *media;
     struct cdr_writer *cdrs; /* may be NULL */
     struct routing_store *routing;
+    struct gateway_store *gateways;
 };
 
 struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config *cfg,
                                      struct node_status *status, const struct sip_server_deps *deps,
                                      char *err, size_t errlen);
 void sip_server_destroy(struct sip_server *s);
+
+/* The call table, for orders from other threads (calls_originate through a mailbox). */
+struct calls *sip_server_calls(struct sip_server *s);
 
 #endif

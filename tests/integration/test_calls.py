@@ -351,3 +351,37 @@ def test_media_capacity_limit_answers_503(env):
     callee.expect_bye()
     for p in (caller, callee, second):
         p.close()
+
+
+def test_originate_through_the_api_connects_two_extensions(env):
+    stack, node1, _ = env
+    status, tenants = api(node1, "GET", "/v1/tenants", stack.key)
+    tenant = next(t for t in tenants if t["domain"] == DOMAIN)
+    first, second = phones(node1, "4001", "4002")
+    path = f"/v1/tenants/{tenant['id']}/calls"
+    assert api(node1, "POST", path, stack.key, {"from": "9999", "to": "4002"})[1]["field"] == "from"
+    assert api(node1, "POST", path, stack.key, {"from": "4001", "to": "a b"})[1]["field"] == "to"
+    assert api(node1, "POST", path, stack.key, {"from": "4001", "to": "4002", "x": 1})[0] == 422
+    status, body = api(node1, "POST", path, stack.key, {"from": "4001", "to": "4002"})
+    assert status == 202 and body["status"] == "originating"
+    # The node calls 4001 first, showing whom it will be connected to.
+    inv_a = first.answer()
+    assert inv_a.header("from").startswith('"4002"')
+    first.next(want=lambda m: m.is_request and m.method == "ACK")
+    # Then 4002, with 4001's answer as the offer (anchored on the node).
+    inv_b = second.answer()
+    second.next(want=lambda m: m.is_request and m.method == "ACK")
+    assert sdp_media(inv_b.body)[0] == "127.0.0.1"
+    first.rtp.send(sdp_media(inv_a.body), count=10, tag=b"O")
+    assert len(second.rtp.receive(seconds=3, want=10)) == 10
+    second.rtp.send(sdp_media(inv_b.body), count=10, tag=b"P")
+    assert len(first.rtp.receive(seconds=3, want=10)) == 10
+    calls = api(node1, "GET", path, stack.key)[1]
+    assert [c["state"] for c in calls if c["uuid"] == body["uuid"]] == ["confirmed"]
+    # The first party hangs up: the other gets the BYE.
+    first.dialog["cseq"] = 5
+    first.send_in_dialog("BYE")
+    assert first.next(want=lambda m: not m.is_request and m.cseq()[1] == "BYE").status == 200
+    second.expect_bye()
+    first.close()
+    second.close()
