@@ -77,6 +77,7 @@ class Rtp:
         self.ssrc = random.getrandbits(32)
         self.seq = random.getrandbits(16)
         self.ts = random.getrandbits(32)
+        self.rtcp = None
 
     def send(self, dest, count=10, pt=0, tag=b"A"):
         for i in range(count):
@@ -87,6 +88,40 @@ class Rtp:
             self.seq += 1
             self.ts += 160
             time.sleep(0.005)
+
+    def send_packet(self, dest, pt=0, lost=False, tag=b"A"):
+        """One 20 ms packet, unpaced. lost=True only moves the numbering on, as if the packet
+        had been lost on the way; returns whether a packet was sent."""
+        if not lost:
+            header = struct.pack("!BBHII", 0x80, pt, self.seq & 0xFFFF, self.ts & 0xFFFFFFFF,
+                                 self.ssrc)
+            self.sock.sendto(header + tag + bytes(159), dest)
+        self.seq += 1
+        self.ts += 160
+        return not lost
+
+    def rtcp_socket(self):
+        """The RTCP socket, made on first use (on any free port: the relay latches it)."""
+        if self.rtcp is None:
+            self.rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.rtcp.bind((self.ip, 0))
+        return self.rtcp
+
+    def send_sr(self, dest):
+        """An RTCP sender report (no report blocks); returns its NTP time's middle 32 bits, what
+        a receiver echoes as LSR."""
+        now = time.time() + 2208988800  # NTP epoch
+        secs, frac = int(now), int((now % 1) * 2**32)
+        body = struct.pack("!IIIIII", self.ssrc, secs & 0xFFFFFFFF, frac, self.ts & 0xFFFFFFFF,
+                           0, 0)
+        self.rtcp_socket().sendto(struct.pack("!BBH", 0x80, 200, 6) + body, dest)
+        return ((secs & 0xFFFF) << 16) | (frac >> 16)
+
+    def send_rr(self, dest, about, fraction=0, lost=0, ext_seq=0, jitter=0, lsr=0, dlsr=0.0):
+        """An RTCP receiver report with one block about SSRC `about`; dlsr in seconds."""
+        block = struct.pack("!IIIIII", about, (fraction << 24) | (lost & 0xFFFFFF), ext_seq,
+                            jitter, lsr, int(dlsr * 65536))
+        self.rtcp_socket().sendto(struct.pack("!BBHI", 0x81, 201, 7, self.ssrc) + block, dest)
 
     def receive(self, seconds=2.0, want=None):
         got, deadline = [], time.monotonic() + seconds
@@ -101,6 +136,8 @@ class Rtp:
 
     def close(self):
         self.sock.close()
+        if self.rtcp is not None:
+            self.rtcp.close()
 
 
 class Phone:
@@ -115,12 +152,19 @@ class Phone:
         self.rtp = Rtp(source)
 
     def close(self):
+        """Unregisters (as a phone switched off would) and closes the sockets."""
+        if getattr(self, "registered", False):
+            try:
+                self.reg.register(contacts=[f"<{self.contact()}>"], expires=0)
+            except (OSError, ValueError):
+                pass
         self.sock.close()
         self.rtp.close()
 
     def register(self):
         r, _ = self.reg.register(expires=600)
         assert r.status == 200, r.raw
+        self.registered = True
         return r
 
     def contact(self):
