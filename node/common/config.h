@@ -15,8 +15,8 @@ struct tandem_config {
     int sip_port;
     int sip_udp;
     int sip_tcp;
-    int sip_udp_rcvbuf; /* bytes; the kernel caps it at net.core.rmem_max */
-    int sip_tls_port;   /* 0: no TLS */
+    int sip_udp_rcvbuf;                    /* bytes; the kernel caps it at net.core.rmem_max */
+    int sip_tls_port;                      /* 0: no TLS */
     char sip_tls_cert_dir[CONFIG_STR_MAX]; /* holds agent.pem (key + chain) and cafile.pem */
 
     char api_address[CONFIG_STR_MAX];

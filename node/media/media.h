@@ -13,6 +13,8 @@
  * (RTP and RTCP separately) and sends there instead of the SDP address. A new source takes over
  * only after MEDIA_RELATCH_PACKETS valid packets in a row from it (a NAT rebinding); until then
  * its packets are dropped, so one stray or spoofed packet cannot hijack or inject into a call.
+ * Per leg it also measures the RTP it receives (loss, jitter, RTCP round trip, a MOS estimate;
+ * media_quality.h) and reports to a phone whose peer sends no RTCP (docs/media.md).
  * This module never parses SIP or SDP: the SIP side hands it addresses and payload types. */
 #ifndef TANDEM_MEDIA_H
 #define TANDEM_MEDIA_H
@@ -41,6 +43,19 @@ struct media_leg_stats {
     uint64_t dropped;                /* received on this leg and not forwarded, for any reason */
     double last_packet_mono; /* clock_mono() of the last valid packet received; 0 before any */
     uint32_t ssrc;           /* SSRC of the last valid RTP packet received on this leg */
+    /* Quality of the RTP this leg's phone sends us, from the packets themselves (RFC 3550
+     * A.1/A.8, all of the leg's sources): */
+    int64_t lost;     /* expected minus received; negative when duplicates outnumber losses */
+    double loss_pct;  /* cumulative loss, 0..100 */
+    double jitter_ms; /* interarrival jitter */
+    double rtt_ms;    /* round trip relay <-> this phone from its RTCP LSR/DLSR; -1 unknown */
+    double mos;       /* E-model-lite estimate (media_quality.h); 0 before any RTP */
+    int payload_type; /* last audio payload type received (events only if nothing else); -1 */
+    /* What this leg's phone reports in RTCP about the stream we send it (its own view): */
+    uint64_t rtcp_packets_in;  /* valid RTCP received from the phone */
+    double reported_loss_pct;  /* from its last report block's fraction lost; -1 none */
+    double reported_jitter_ms; /* from the same block; -1 none */
+    uint64_t rtcp_generated;   /* receiver reports this node sent toward the phone */
 };
 
 /* Binds nothing yet but checks the address is local; starts the threads. NULL with a reason in
@@ -80,7 +95,16 @@ int media_leg_map_payload(struct media_session *s, int leg, int from_pt, int to_
  * 0, or -1 for a bad leg. */
 int media_leg_set_hold(struct media_session *s, int leg, int on);
 
-/* A consistent snapshot of a leg's counters; zeroes for a bad leg. */
+/* RTP of payload type pt received on `leg` runs a clock of hz (for jitter); hz 0 marks a
+ * payload that is not audio (RFC 4733 telephone-event). Defaults: 8000 Hz for every type
+ * except 101, which is taken as telephone-event. 0, or -1 for a bad leg, type or rate. */
+int media_leg_set_clock(struct media_session *s, int leg, int pt, int hz);
+
+/* A consistent snapshot of a leg's counters and quality; zeroes for a bad leg. */
 void media_leg_stats(const struct media_session *s, int leg, struct media_leg_stats *out);
+
+/* Name of an RTP payload type for CDRs: "PCMU", "PCMA", "G722", "G729", "telephone-event"
+ * (101, by convention), else "pt<n>" written into buf; "" for a type outside 0..127. */
+const char *media_payload_name(int pt, char *buf, size_t len);
 
 #endif

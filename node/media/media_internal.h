@@ -4,6 +4,7 @@
 #define TANDEM_MEDIA_INTERNAL_H
 
 #include "media/media.h"
+#include "media/media_quality.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -39,6 +40,31 @@ struct media_sock {
     int leg, kind;
 };
 
+/* SRs a leg's phone sent, remembered to match the LSR of the other phone's reports. */
+#define MEDIA_SR_KEPT 4
+/* Seconds between generated receiver reports (RFC 3550's 5 s minimum interval). */
+#define MEDIA_RR_INTERVAL 5.0
+
+/* Quality bookkeeping of one leg (media_report.c), under the session lock. */
+struct media_leg_quality {
+    struct media_rtp_source rtp; /* RTP received from the leg's phone */
+    uint32_t clock_hz[128];      /* per received payload type; 0: not audio */
+    int audio_pt, event_pt;      /* last seen of each kind, -1 none */
+    struct {
+        uint32_t ntp_mid; /* middle 32 bits of the SR's NTP time */
+        double at;        /* clock_mono() when it arrived */
+    } sr[MEDIA_SR_KEPT];
+    int sr_next;
+    double last_rtcp; /* clock_mono() of the last valid RTCP from the phone, 0 none */
+    double rtt;       /* seconds, -1 unknown */
+    int reported;     /* a report block about our stream toward this phone was seen */
+    uint8_t rep_fraction;
+    uint32_t rep_jitter; /* timestamp units of the stream we send the phone */
+    double rr_due;       /* clock_mono() when a generated RR toward the phone is next due */
+    uint32_t rr_ssrc;    /* our SSRC in those reports */
+    uint64_t rtcp_in, rr_sent;
+};
+
 struct media_leg {
     struct media_sock sock[2]; /* [MEDIA_RTP], [MEDIA_RTCP] */
     int port;                  /* RTP port; immutable after creation, read without the lock */
@@ -47,6 +73,7 @@ struct media_leg {
     int hold;
     uint8_t pt_map[128]; /* payload type rewrite for RTP sent toward this leg; identity default */
     struct media_leg_stats stats;
+    struct media_leg_quality q;
 };
 
 struct media_thread;
@@ -114,6 +141,21 @@ void media_relay_batch(struct media_thread *t, struct media_sock *ms);
 /* 1 when a valid packet from `from` is accepted on this leg/kind (latching it if need be). */
 int media_latch_accept(struct media_latch *l, const struct sockaddr_storage *from,
                        socklen_t fromlen);
+
+/* Where packets of a kind toward this leg go: the latched source, else the SDP address;
+ * NULL when neither is known. */
+const struct media_peer *media_leg_destination(const struct media_leg *l, int kind);
+
+/* media_report.c: quality bookkeeping on the packet path, under the session lock. */
+void media_report_init(struct media_session *s);
+/* A valid, accepted RTP packet received on leg at time now; may send a generated RR toward
+ * the leg (one sendto, at most every MEDIA_RR_INTERVAL). */
+void media_report_rtp(struct media_session *s, int leg, const uint8_t *pkt, double now);
+/* A valid, accepted RTCP datagram received on leg. */
+void media_report_rtcp(struct media_session *s, int leg, const uint8_t *pkt, size_t len,
+                       double now);
+/* Fills the quality fields of out from the leg's state. */
+void media_report_stats(const struct media_session *s, int leg, struct media_leg_stats *out);
 
 /* media_engine.c */
 /* Assigns a thread (eng->lock held by the caller) and returns it. */

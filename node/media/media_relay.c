@@ -44,8 +44,7 @@ int media_latch_accept(struct media_latch *l, const struct sockaddr_storage *fro
     return 1;
 }
 
-/* Where packets of this kind toward `out` go: the latched source, else the SDP address. */
-static const struct media_peer *destination(const struct media_leg *out, int kind)
+const struct media_peer *media_leg_destination(const struct media_leg *out, int kind)
 {
     if (out->latch[kind].cur.len)
         return &out->latch[kind].cur;
@@ -73,11 +72,15 @@ static int route_one(struct media_thread *t, struct media_sock *ms, int i, doubl
     if (!media_latch_accept(&in->latch[ms->kind], &t->rxaddr[i], m->msg_hdr.msg_namelen))
         return 0;
     in->stats.last_packet_mono = now;
-    if (ms->kind == MEDIA_RTP)
+    if (ms->kind == MEDIA_RTP) {
         in->stats.ssrc = media_rtp_ssrc(pkt);
+        media_report_rtp(s, ms->leg, pkt, now); /* before the payload type is rewritten */
+    } else {
+        media_report_rtcp(s, ms->leg, pkt, len, now);
+    }
     if (ms->kind == MEDIA_RTP && out->hold)
         return 0;
-    const struct media_peer *dest = destination(out, ms->kind);
+    const struct media_peer *dest = media_leg_destination(out, ms->kind);
     if (!dest)
         return 0;
     if (ms->kind == MEDIA_RTP)

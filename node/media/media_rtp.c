@@ -87,6 +87,16 @@ uint32_t media_rtp_ssrc(const uint8_t *pkt)
     return ((uint32_t)pkt[8] << 24) | ((uint32_t)pkt[9] << 16) | ((uint32_t)pkt[10] << 8) | pkt[11];
 }
 
+uint16_t media_rtp_seq(const uint8_t *pkt)
+{
+    return (uint16_t)((pkt[2] << 8) | pkt[3]);
+}
+
+uint32_t media_rtp_timestamp(const uint8_t *pkt)
+{
+    return ((uint32_t)pkt[4] << 24) | ((uint32_t)pkt[5] << 16) | ((uint32_t)pkt[6] << 8) | pkt[7];
+}
+
 void media_rtp_map_payload_type(uint8_t *pkt, const uint8_t map[128])
 {
     pkt[1] = (uint8_t)((pkt[1] & 0x80) | (map[pkt[1] & 0x7f] & 0x7f));

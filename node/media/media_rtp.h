@@ -36,6 +36,8 @@ const char *media_rtp_strerror(int err);
 /* Accessors for packets that passed media_rtp_check. */
 int media_rtp_payload_type(const uint8_t *pkt);
 uint32_t media_rtp_ssrc(const uint8_t *pkt);
+uint16_t media_rtp_seq(const uint8_t *pkt);
+uint32_t media_rtp_timestamp(const uint8_t *pkt);
 
 /* Rewrites the payload type of a checked RTP packet through map (128 entries, map[pt] is the
  * new type); the marker bit is kept. */

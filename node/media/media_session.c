@@ -109,6 +109,7 @@ struct media_session *media_session_create(struct media_engine *eng, const char 
         return NULL;
     }
     s->eng = eng;
+    media_report_init(s);
     snprintf(s->call_id, sizeof s->call_id, "%s", call_id ? call_id : "-");
     for (int l = 0; l < 2; l++) {
         for (int k = 0; k < 2; k++)
@@ -226,5 +227,6 @@ void media_leg_stats(const struct media_session *s, int leg, struct media_leg_st
     struct media_session *m = (struct media_session *)s;
     pthread_mutex_lock(&m->lock);
     *out = m->leg[leg].stats;
+    media_report_stats(m, leg, out);
     pthread_mutex_unlock(&m->lock);
 }

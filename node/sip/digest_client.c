@@ -18,7 +18,10 @@ static int param(msg_auth_t const *ch, const char *name, char *out, size_t len)
     const char *v = msg_params_find(ch->au_params, name);
     if (!v || strlen(v) >= len)
         return -1;
-    msg_unquote(out, v);
+    if (*v == '"')
+        msg_unquote(out, v);
+    else /* tokens (algorithm=MD5, qop=auth from some peers) come unquoted */
+        memcpy(out, v, strlen(v) + 1);
     return 0;
 }
 

@@ -288,7 +288,7 @@ static int visit(const char *key, void *value, void *arg)
     int mine = owner >= 0 && strcmp(t->live[owner], gh->cfg->node_id) == 0;
     if (mine != e->owned) {
         log_info(NULL, "gateway %s (%s): %s", e->conf.name, e->conf.id,
-                 mine ? "this node now pings and registers it" : "handed over to another node");
+                 mine ? "owned by this node now" : "owned by another node now");
         entry_stop(e);
         memset(&e->reg, 0, sizeof e->reg);
         e->next_ping = 0;

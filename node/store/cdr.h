@@ -20,6 +20,9 @@ struct cdr {
     int q850_cause;
     char hangup_by[16]; /* "caller", "callee" or "system" */
     char codec_a[32], codec_b[32];
+    /* Per-leg media statistics as a JSON object (the jsonb columns media_a, media_b); "" is
+     * NULL (the media was on another node, or there was none). */
+    char media_a[512], media_b[512];
     int failover;
 };
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NPARAMS 21 /* per row */
+#define NPARAMS 23 /* per row */
 #define NNUMS 8    /* numeric parameters per row, rendered as text */
 
 struct cdr_insert {
@@ -84,12 +84,13 @@ enum cdr_ins_rc cdr_insert_rows(struct cdr_insert *ins, PGconn *conn, const stru
     static const char head[] =
         "INSERT INTO cdrs (tenant_id, call_uuid, a_call_id, b_call_id, caller, callee_dialled, "
         "callee_routed, gateway, node, start_at, progress_at, answer_at, end_at, duration_ms, "
-        "billsec_ms, sip_status, q850_cause, hangup_by, codec_a, codec_b, failover) VALUES ";
+        "billsec_ms, sip_status, q850_cause, hangup_by, codec_a, codec_b, media_a, media_b, "
+        "failover) VALUES ";
     static const char row[] =
         "%s((SELECT id FROM tenants WHERE id = $%d::uuid), $%d::uuid, $%d, $%d, $%d, $%d, $%d, "
         "$%d, $%d, to_timestamp($%d::bigint / 1000.0), to_timestamp($%d::bigint / 1000.0), "
         "to_timestamp($%d::bigint / 1000.0), to_timestamp($%d::bigint / 1000.0), $%d::bigint, "
-        "$%d::bigint, $%d::int, $%d::int, $%d, $%d, $%d, $%d::boolean)";
+        "$%d::bigint, $%d::int, $%d::int, $%d, $%d, $%d, $%d::jsonb, $%d::jsonb, $%d::boolean)";
     static const char tail[] = " ON CONFLICT (call_uuid) DO NOTHING";
     size_t cap = sizeof head + sizeof tail + (size_t)n * (sizeof row + NPARAMS * 6);
     char *sql = malloc(cap);
@@ -124,13 +125,15 @@ enum cdr_ins_rc cdr_insert_rows(struct cdr_insert *ins, PGconn *conn, const stru
                                   r->hangup_by,
                                   opt(r->codec_a),
                                   opt(r->codec_b),
+                                  opt(r->media_a),
+                                  opt(r->media_b),
                                   r->failover ? "true" : "false"};
         memcpy(p, v, sizeof v);
         int b = i * NPARAMS;
-        used +=
-            (size_t)snprintf(sql + used, cap - used, row, i ? ", " : "", b + 1, b + 2, b + 3, b + 4,
-                             b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11, b + 12, b + 13,
-                             b + 14, b + 15, b + 16, b + 17, b + 18, b + 19, b + 20, b + 21);
+        used += (size_t)snprintf(sql + used, cap - used, row, i ? ", " : "", b + 1, b + 2, b + 3,
+                                 b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11, b + 12,
+                                 b + 13, b + 14, b + 15, b + 16, b + 17, b + 18, b + 19, b + 20,
+                                 b + 21, b + 22, b + 23);
     }
     snprintf(sql + used, cap - used, "%s", tail);
     /* One statement is its own transaction: all rows of the batch commit, or none. */

@@ -20,9 +20,9 @@ struct cdr_str_field {
 
 #define S(name) #name, offsetof(struct cdr, name), sizeof(((struct cdr *)0)->name)
 static const struct cdr_str_field str_fields[] = {
-    {S(call_uuid)}, {S(tenant_id)},      {S(a_call_id)},     {S(b_call_id)},
-    {S(caller)},    {S(callee_dialled)}, {S(callee_routed)}, {S(gateway)},
-    {S(node)},      {S(hangup_by)},      {S(codec_a)},       {S(codec_b)},
+    {S(call_uuid)},      {S(tenant_id)},     {S(a_call_id)}, {S(b_call_id)}, {S(caller)},
+    {S(callee_dialled)}, {S(callee_routed)}, {S(gateway)},   {S(node)},      {S(hangup_by)},
+    {S(codec_a)},        {S(codec_b)},       {S(media_a)},   {S(media_b)},
 };
 #undef S
 

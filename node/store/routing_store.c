@@ -17,7 +17,8 @@ const struct pg_statement routing_store_statements[] = {
      "SELECT r.tenant_id, r.name, r.pattern, r.strip_digits, r.prepend, r.emergency, g.id, "
      "g.name, g.host, g.port, g.transport, coalesce(g.username, ''), coalesce(g.password, ''), "
      "g.originate_timeout_ms, g.progress_timeout_ms, g.bridge_answer_timeout_ms, "
-     "array_to_string(g.failover_statuses, ','), g.caller_id_mode, r.id "
+     "array_to_string(g.failover_statuses, ','), g.caller_id_mode, r.id, "
+     "coalesce(g.max_calls, 0), coalesce(g.max_cps::text, '') "
      "FROM tenants t JOIN routes r ON r.tenant_id = t.id AND r.enabled "
      "CROSS JOIN LATERAL unnest(r.gateway_ids) WITH ORDINALITY AS gw(id, ord) "
      "JOIN gateways g ON g.id = gw.id AND g.tenant_id = r.tenant_id AND g.enabled "
@@ -33,13 +34,20 @@ const struct pg_statement routing_store_statements[] = {
      "unnest(g.acl_cidrs) AS c WHERE c >>= $1::inet) m WHERE g.enabled AND m.prefix_len IS NOT "
      "NULL ORDER BY m.prefix_len DESC, g.created_at, g.id LIMIT 1",
      1},
+    {"routing_gateways",
+     "SELECT id, tenant_id, name, host, port, transport, coalesce(username, ''), "
+     "coalesce(password, ''), register, register_expires, ping_interval FROM gateways "
+     "WHERE enabled ORDER BY id",
+     0},
 };
-const int routing_store_nstatements = 3;
+const int routing_store_nstatements = 4;
 
 struct routing_store {
     struct strmap *tables; /* domain -> struct rt_table */
     struct pg_conn *pg[MAX_CONNS];
     int npg;
+    routing_changed_f *on_gateways; /* told when the gateways table may have changed */
+    void *on_gateways_arg;
 };
 
 static void table_free(void *p)
@@ -146,6 +154,8 @@ static struct rt_table *parse_table(const PGresult *res)
             p += *p == ',';
         }
         copy(g->caller_id_mode, sizeof g->caller_id_mode, PQgetvalue(res, i, 17));
+        g->max_calls = atoi(PQgetvalue(res, i, 19));
+        copy(g->max_cps, sizeof g->max_cps, PQgetvalue(res, i, 20));
     }
     return t;
 }
@@ -268,6 +278,61 @@ void routing_store_source(struct routing_store *rs, const char *ip, routing_sour
     cb(arg, &none);
 }
 
+/* ---- every enabled gateway (for pinging and registering) ---- */
+
+struct gateways_query {
+    routing_gateways_f *cb;
+    void *arg;
+};
+
+static void on_gateways(void *arg, const PGresult *res)
+{
+    struct gateways_query *q = arg;
+    int rows = res && PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : -1;
+    struct rt_gateway_conf *gws = rows > 0 ? calloc((size_t)rows, sizeof *gws) : NULL;
+    if (rows > 0 && !gws)
+        rows = -1;
+    for (int i = 0; i < rows; i++) {
+        struct rt_gateway_conf *g = &gws[i];
+        copy(g->id, sizeof g->id, PQgetvalue(res, i, 0));
+        copy(g->tenant_id, sizeof g->tenant_id, PQgetvalue(res, i, 1));
+        copy(g->name, sizeof g->name, PQgetvalue(res, i, 2));
+        copy(g->host, sizeof g->host, PQgetvalue(res, i, 3));
+        g->port = atoi(PQgetvalue(res, i, 4));
+        copy(g->transport, sizeof g->transport, PQgetvalue(res, i, 5));
+        copy(g->username, sizeof g->username, PQgetvalue(res, i, 6));
+        copy(g->password, sizeof g->password, PQgetvalue(res, i, 7));
+        g->reg = PQgetvalue(res, i, 8)[0] == 't';
+        g->reg_expires = atoi(PQgetvalue(res, i, 9));
+        g->ping_interval = atoi(PQgetvalue(res, i, 10));
+    }
+    if (rows < 0 && res)
+        log_warn(NULL, "routing: gateway list: %s", PQresultErrorMessage(res));
+    q->cb(q->arg, gws, rows);
+    free(gws);
+    free(q);
+}
+
+void routing_store_gateways(struct routing_store *rs, routing_gateways_f *cb, void *arg)
+{
+    struct gateways_query *q = calloc(1, sizeof *q);
+    struct pg_conn *pg = least_busy(rs);
+    if (q && pg) {
+        q->cb = cb;
+        q->arg = arg;
+        if (pg_conn_query_prepared(pg, "routing_gateways", 0, NULL, on_gateways, q) == 0)
+            return;
+    }
+    free(q);
+    cb(arg, NULL, -1);
+}
+
+void routing_store_watch_gateways(struct routing_store *rs, routing_changed_f *cb, void *arg)
+{
+    rs->on_gateways = cb;
+    rs->on_gateways_arg = arg;
+}
+
 /* ---- invalidation ---- */
 
 static int of_tenant(const char *key, void *value, void *arg)
@@ -284,14 +349,18 @@ void routing_store_on_notify(void *arg, const char *channel, const char *payload
 {
     struct routing_store *rs = arg;
     (void)channel;
-    char tenant[40] = "";
-    sscanf(payload, "%39s", tenant);
+    char tenant[40] = "", table[32] = "";
+    sscanf(payload, "%39s %31s", tenant, table);
     /* An empty table has no tenant id to match: it goes with every notification. */
     strmap_sweep(rs->tables, of_tenant, tenant);
+    if (rs->on_gateways && strcmp(table, "gateways") == 0)
+        rs->on_gateways(rs->on_gateways_arg);
 }
 
 void routing_store_on_connected(void *arg)
 {
     struct routing_store *rs = arg;
     strmap_sweep(rs->tables, of_tenant, NULL);
+    if (rs->on_gateways) /* notifications may have been lost */
+        rs->on_gateways(rs->on_gateways_arg);
 }

@@ -20,6 +20,8 @@ struct rt_gateway {
     int failover[RT_MAX_FAILOVER];
     int nfailover;
     char caller_id_mode[8]; /* pai, rpid, none */
+    int max_calls;          /* concurrent calls; 0 = no limit */
+    char max_cps[24];       /* calls per second as PostgreSQL prints it; "" = no limit */
 };
 
 struct rt_route {
@@ -69,6 +71,23 @@ struct rt_source {
 typedef void routing_source_f(void *arg, const struct rt_source *s);
 void routing_store_source(struct routing_store *rs, const char *ip, routing_source_f *cb,
                           void *arg);
+
+/* A gateway as the node pings and registers it (every enabled gateway of every tenant). */
+struct rt_gateway_conf {
+    char id[40], tenant_id[40], name[65], host[254];
+    int port;
+    char transport[4];
+    char username[129], password[129];
+    int reg, reg_expires, ping_interval; /* register flag, its Expires, OPTIONS period (0 off) */
+};
+/* gws[0..n) valid during the callback only; n is -1 when PostgreSQL could not be asked. */
+typedef void routing_gateways_f(void *arg, const struct rt_gateway_conf *gws, int n);
+void routing_store_gateways(struct routing_store *rs, routing_gateways_f *cb, void *arg);
+
+/* cb is called when the gateways table may have changed: a NOTIFY naming it, or a reconnect
+ * (notifications may have been lost). One watcher; NULL to stop. */
+typedef void routing_changed_f(void *arg);
+void routing_store_watch_gateways(struct routing_store *rs, routing_changed_f *cb, void *arg);
 
 /* pg_conn callbacks: a NOTIFY on tandem_routing ("<tenant_id> <table>"), and reconnects. */
 void routing_store_on_notify(void *rs, const char *channel, const char *payload);

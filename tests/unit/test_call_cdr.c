@@ -6,8 +6,11 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "media/media.h"
 #include "sip/call.h"
 #include "store/cdr.h"
+
+#include <jansson.h>
 
 static struct call base(void)
 {
@@ -73,12 +76,49 @@ static void call_torn_down_while_ringing_is_the_systems(void **state)
     assert_string_equal(r.hangup_by, "system");
 }
 
+static void media_stats_are_json_and_absent_without_media(void **state)
+{
+    (void)state;
+    struct call c = base();
+    struct cdr r;
+    call_cdr_fill(&c, 2000, &r);
+    assert_string_equal(r.media_a, ""); /* media on another node: NULL columns */
+    assert_string_equal(r.codec_a, "");
+
+    struct media_config cfg = {.address = "127.0.0.1",
+                               .port_min = 21300,
+                               .port_max = 21399,
+                               .max_sessions = 2,
+                               .threads = 1};
+    char err[256];
+    struct media_engine *eng = media_engine_create(&cfg, err, sizeof err);
+    assert_non_null(eng);
+    c.media = media_session_create(eng, "cdr-test", err, sizeof err);
+    assert_non_null(c.media);
+    call_cdr_fill(&c, 2000, &r);
+    /* No RTP yet: no codec, counters at zero, unknowns as null; valid JSON either way. */
+    assert_string_equal(r.codec_b, "");
+    for (int leg = 0; leg < 2; leg++) {
+        json_error_t jerr;
+        json_t *j = json_loads(leg ? r.media_b : r.media_a, 0, &jerr);
+        assert_non_null(j);
+        assert_int_equal(json_integer_value(json_object_get(j, "packets_in")), 0);
+        assert_true(json_is_null(json_object_get(j, "rtt_ms")));
+        assert_true(json_is_null(json_object_get(j, "mos")));
+        assert_int_equal(json_integer_value(json_object_get(j, "payload_type")), -1);
+        json_decref(j);
+    }
+    media_session_destroy(c.media);
+    media_engine_destroy(eng);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(answered_call_carries_what_call_control_set),
         cmocka_unit_test(cancel_during_lookup_is_a_487_by_the_caller),
         cmocka_unit_test(call_torn_down_while_ringing_is_the_systems),
+        cmocka_unit_test(media_stats_are_json_and_absent_without_media),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
