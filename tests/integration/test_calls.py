@@ -385,3 +385,27 @@ def test_originate_through_the_api_connects_two_extensions(env):
     second.expect_bye()
     first.close()
     second.close()
+
+
+def test_tandemctl_originates_lists_and_hangs_up_a_call(env):
+    stack, node1, _ = env
+    from harness import tandemctl
+    status, tenants = api(node1, "GET", "/v1/tenants", stack.key)
+    tid = next(t for t in tenants if t["domain"] == DOMAIN)["id"]
+    ctl = ["--api", node1.api, "--key", stack.key]
+    first, second = phones(node1, "4001", "4002")
+    uuid = tandemctl(*ctl, "originate", "--tenant", tid, "--from", "4001", "--to", "4002").stdout
+    uuid = uuid.strip()
+    assert len(uuid) == 36
+    first.answer()
+    first.next(want=lambda m: m.is_request and m.method == "ACK")
+    second.answer()
+    second.next(want=lambda m: m.is_request and m.method == "ACK")
+    table = tandemctl(*ctl, "calls", "--tenant", tid).stdout
+    assert uuid in table and "confirmed" in table
+    tandemctl(*ctl, "hangup", "--tenant", tid, uuid)
+    first.expect_bye(timeout=6)
+    second.expect_bye(timeout=6)
+    assert tandemctl(*ctl, "hangup", "--tenant", tid, uuid, check=False).returncode == 1
+    first.close()
+    second.close()

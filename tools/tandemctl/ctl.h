@@ -62,6 +62,9 @@ int ctl_gateway(struct ctl_opts *o);
 int ctl_did(struct ctl_opts *o);
 int ctl_route(struct ctl_opts *o);
 int ctl_cdrs(struct ctl_opts *o);
+int ctl_calls(struct ctl_opts *o);
+int ctl_hangup(struct ctl_opts *o);
+int ctl_originate(struct ctl_opts *o);
 
 /* Prints "tandemctl: <msg>" to stderr and returns CTL_USAGE. */
 int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

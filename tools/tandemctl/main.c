@@ -39,7 +39,10 @@ static const char usage[] =
     "  route add --tenant ID --name N --pattern RE --gateways GW_ID,... [--priority N]\n"
     "            [--strip N] [--prepend P] [--emergency] [--quiet]\n"
     "  route list --tenant ID\n"
-    "  cdrs --tenant ID [--from TIME] [--to TIME] [--page N] [--per-page N]\n";
+    "  cdrs --tenant ID [--from TIME] [--to TIME] [--page N] [--per-page N]\n"
+    "  calls --tenant ID\n"
+    "  hangup --tenant ID CALL_UUID\n"
+    "  originate --tenant ID --from EXTENSION --to EXTENSION_OR_NUMBER\n";
 
 int ctl_usage_error(const char *fmt, ...)
 {
@@ -250,6 +253,12 @@ int main(int argc, char **argv)
         rc = ctl_route(&o);
     else if (!strcmp(cmd, "cdrs"))
         rc = ctl_cdrs(&o);
+    else if (!strcmp(cmd, "calls"))
+        rc = ctl_calls(&o);
+    else if (!strcmp(cmd, "hangup"))
+        rc = ctl_hangup(&o);
+    else if (!strcmp(cmd, "originate"))
+        rc = ctl_originate(&o);
     else
         rc = ctl_usage_error("unknown command '%s'", cmd);
     curl_global_cleanup();
