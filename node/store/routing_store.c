@@ -3,6 +3,7 @@
  * not cached: they are one indexed row each. */
 #include "store/routing_store.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/strmap.h"
 
@@ -42,8 +43,19 @@ const struct pg_statement routing_store_statements[] = {
 };
 const int routing_store_nstatements = 4;
 
+/* Which gateway (if any) a source address belongs to, remembered so that INVITEs from phones
+ * do not each cost a PostgreSQL query. Dropped whole on any change to the gateways table. */
+struct source_entry {
+    struct rt_source s;
+    double fetched; /* clock_mono() */
+};
+
+#define SOURCE_CACHE_SECONDS 60
+#define SOURCE_CACHE_MAX 100000
+
 struct routing_store {
-    struct strmap *tables; /* domain -> struct rt_table */
+    struct strmap *tables;  /* domain -> struct rt_table */
+    struct strmap *sources; /* source ip -> struct source_entry */
     struct pg_conn *pg[MAX_CONNS];
     int npg;
     routing_changed_f *on_gateways; /* told when the gateways table may have changed */
@@ -64,7 +76,9 @@ static void table_free(void *p)
 struct routing_store *routing_store_create(void)
 {
     struct routing_store *rs = calloc(1, sizeof *rs);
-    if (!rs || !(rs->tables = strmap_create())) {
+    if (!rs || !(rs->tables = strmap_create()) || !(rs->sources = strmap_create())) {
+        if (rs)
+            strmap_destroy(rs->tables, NULL);
         free(rs);
         return NULL;
     }
@@ -76,6 +90,7 @@ void routing_store_destroy(struct routing_store *rs)
     if (!rs)
         return;
     strmap_destroy(rs->tables, table_free);
+    strmap_destroy(rs->sources, free);
     free(rs);
 }
 
@@ -209,6 +224,8 @@ struct small_query {
     routing_did_f *did_cb;
     routing_source_f *source_cb;
     void *arg;
+    struct routing_store *rs; /* source lookups: where to remember the answer */
+    char ip[64];
 };
 
 static void on_did(void *arg, const PGresult *res)
@@ -241,6 +258,17 @@ static void on_source(void *arg, const PGresult *res)
             copy(s.domain, sizeof s.domain, PQgetvalue(res, 0, 2));
             copy(s.name, sizeof s.name, PQgetvalue(res, 0, 3));
         }
+        struct source_entry *e = malloc(sizeof *e);
+        if (e && strmap_size(q->rs->sources) < SOURCE_CACHE_MAX) {
+            e->s = s;
+            e->fetched = clock_mono();
+            void *old = NULL;
+            if (strmap_put(q->rs->sources, q->ip, e, &old) != 0)
+                free(e);
+            free(old);
+        } else {
+            free(e);
+        }
     }
     q->source_cb(q->arg, &s);
     free(q);
@@ -264,12 +292,19 @@ void routing_store_did(struct routing_store *rs, const char *number, routing_did
 
 void routing_store_source(struct routing_store *rs, const char *ip, routing_source_f *cb, void *arg)
 {
+    struct source_entry *e = strmap_get(rs->sources, ip);
+    if (e && clock_mono() - e->fetched < SOURCE_CACHE_SECONDS) {
+        cb(arg, &e->s);
+        return;
+    }
     struct small_query *q = calloc(1, sizeof *q);
     struct pg_conn *pg = least_busy(rs);
     const char *params[] = {ip};
     if (q && pg) {
         q->source_cb = cb;
         q->arg = arg;
+        q->rs = rs;
+        copy(q->ip, sizeof q->ip, ip);
         if (pg_conn_query_prepared(pg, "routing_source", 1, params, on_source, q) == 0)
             return;
     }
@@ -345,6 +380,14 @@ static int of_tenant(const char *key, void *value, void *arg)
     return 1;
 }
 
+static int forget_source(const char *key, void *value, void *arg)
+{
+    (void)key;
+    (void)arg;
+    free(value);
+    return 1;
+}
+
 void routing_store_on_notify(void *arg, const char *channel, const char *payload)
 {
     struct routing_store *rs = arg;
@@ -353,6 +396,8 @@ void routing_store_on_notify(void *arg, const char *channel, const char *payload
     sscanf(payload, "%39s %31s", tenant, table);
     /* An empty table has no tenant id to match: it goes with every notification. */
     strmap_sweep(rs->tables, of_tenant, tenant);
+    if (strcmp(table, "gateways") == 0) /* a new ACL anywhere may claim any address */
+        strmap_sweep(rs->sources, forget_source, NULL);
     if (rs->on_gateways && strcmp(table, "gateways") == 0)
         rs->on_gateways(rs->on_gateways_arg);
 }
@@ -361,6 +406,7 @@ void routing_store_on_connected(void *arg)
 {
     struct routing_store *rs = arg;
     strmap_sweep(rs->tables, of_tenant, NULL);
+    strmap_sweep(rs->sources, forget_source, NULL);
     if (rs->on_gateways) /* notifications may have been lost */
         rs->on_gateways(rs->on_gateways_arg);
 }
