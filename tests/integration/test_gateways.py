@@ -202,3 +202,24 @@ def test_no_route_gives_404(env):
     a = caller(node)
     assert a.call("12345")[-1].status == 404
     a.close()
+
+
+def test_a_gateway_added_later_is_recognised_at_once(env):
+    stack, node, tenant, _, _ = env
+    newcomer = Carrier(node, source="127.0.0.88")
+    # Not a gateway yet: the node asks for credentials (and remembers the address as no gateway).
+    newcomer.call("+4930999", wait_final=False, expect_auth=False)
+    first = newcomer.next(want=lambda m: not m.is_request and m.status > 100)
+    assert first.status == 407
+    newcomer._ack(newcomer.dialog["invite"], first)
+    status, gw = api(node, "POST", f"/v1/tenants/{tenant['id']}/gateways", stack.key,
+                     {"name": "newcomer", "host": "127.0.0.88", "acl_cidrs": ["127.0.0.88/32"]})
+    assert status == 201, gw
+    # The NOTIFY drops what the node remembered: the next INVITE is the gateway's, no digest.
+    b = Phone(node.sip_port, "5002", DOMAIN, PASSWORD)
+    b.register()
+    newcomer.call("+4930999", wait_final=False, expect_auth=False)
+    b.answer(ring=False, status=486, reason="Busy Here")
+    assert wait_final(newcomer)[-1].status == 486
+    b.close()
+    newcomer.close()
