@@ -100,6 +100,19 @@ int media_leg_set_hold(struct media_session *s, int leg, int on);
  * except 101, which is taken as telephone-event. 0, or -1 for a bad leg, type or rate. */
 int media_leg_set_clock(struct media_session *s, int leg, int pt, int hz);
 
+/* SRTP master key || salt length (AES_CM_128 suites). */
+#define MEDIA_SRTP_KEY_LEN 30
+
+/* Makes `leg` an SRTP leg (RFC 3711): packets its phone sends are unprotected with rx_key (the
+ * key from the phone's SDP) before relaying, packets toward it are protected with tx_key (the
+ * node's key, given to the phone in SDP). Keys are MEDIA_SRTP_KEY_LEN bytes; suite is
+ * "AES_CM_128_HMAC_SHA1_80" or "AES_CM_128_HMAC_SHA1_32". suite NULL makes the leg plain RTP
+ * again. Replaces earlier keys (a re-INVITE may rekey). Packets failing authentication are
+ * dropped; payload mapping, latching and stats see the plain packets. 0, or -1 for a bad leg
+ * or suite, or when libsrtp refuses the keys. */
+int media_leg_set_srtp(struct media_session *s, int leg, const char *suite, const uint8_t *rx_key,
+                       const uint8_t *tx_key);
+
 /* A consistent snapshot of a leg's counters and quality; zeroes for a bad leg. */
 void media_leg_stats(const struct media_session *s, int leg, struct media_leg_stats *out);
 

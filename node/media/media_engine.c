@@ -145,6 +145,10 @@ struct media_engine *media_engine_create(const struct media_config *cfg, char *e
 {
     if (check_config(cfg, err, errlen) != 0)
         return NULL;
+    if (media_srtp_global_init() != 0) {
+        snprintf(err, errlen, "media: libsrtp2 failed to initialise");
+        return NULL;
+    }
     struct media_engine *eng = calloc(1, sizeof *eng);
     if (!eng) {
         snprintf(err, errlen, "media: out of memory");

@@ -7,6 +7,7 @@
 #include "media/media_quality.h"
 
 #include <pthread.h>
+#include <srtp2/srtp.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 
@@ -15,6 +16,9 @@
 #define MEDIA_BATCH 32
 /* Larger than any RTP over an Ethernet MTU; a truncated datagram is dropped as garbage. */
 #define MEDIA_MAX_PACKET 2048
+/* Room past MEDIA_MAX_PACKET in every relay buffer for what srtp_protect(_rtcp) appends: the
+ * tag, MKI and the SRTCP index. A received datagram is never longer than MEDIA_MAX_PACKET. */
+#define MEDIA_SRTP_ROOM (SRTP_MAX_TRAILER_LEN + 4)
 #define MEDIA_MAX_THREADS 64
 
 enum { MEDIA_RTP = 0, MEDIA_RTCP = 1 };
@@ -74,6 +78,8 @@ struct media_leg {
     uint8_t pt_map[128]; /* payload type rewrite for RTP sent toward this leg; identity default */
     struct media_leg_stats stats;
     struct media_leg_quality q;
+    srtp_t srtp_rx; /* unprotects what the leg's phone sends; NULL: plain RTP */
+    srtp_t srtp_tx; /* protects what is sent toward the leg's phone; NULL: plain RTP */
 };
 
 struct media_thread;
@@ -102,7 +108,7 @@ struct media_thread {
     struct mmsghdr rx[MEDIA_BATCH], tx[MEDIA_BATCH];
     struct iovec rxiov[MEDIA_BATCH], txiov[MEDIA_BATCH];
     struct sockaddr_storage rxaddr[MEDIA_BATCH], txaddr[MEDIA_BATCH];
-    uint8_t buf[MEDIA_BATCH][MEDIA_MAX_PACKET];
+    uint8_t buf[MEDIA_BATCH][MEDIA_MAX_PACKET + MEDIA_SRTP_ROOM];
 };
 
 /* Local port pairs: even RTP port, RTCP = RTP + 1. Not thread-safe; the engine lock guards it. */
@@ -156,6 +162,14 @@ void media_report_rtcp(struct media_session *s, int leg, const uint8_t *pkt, siz
                        double now);
 /* Fills the quality fields of out from the leg's state. */
 void media_report_stats(const struct media_session *s, int leg, struct media_leg_stats *out);
+
+/* media_srtp.c: libsrtp's process-wide init (once); 0 or -1. */
+int media_srtp_global_init(void);
+/* In place, on a packet received on (unprotect) or sent toward (protect) the leg; no-ops on a
+ * plain leg. protect needs MEDIA_SRTP_ROOM bytes of room after pkt[*len]. 0, or -1: drop it. */
+int media_srtp_unprotect(struct media_leg *l, int kind, uint8_t *pkt, size_t *len);
+int media_srtp_protect(struct media_leg *l, int kind, uint8_t *pkt, size_t *len);
+void media_srtp_free_leg(struct media_leg *l);
 
 /* media_engine.c */
 /* Assigns a thread (eng->lock held by the caller) and returns it. */

@@ -66,6 +66,10 @@ static int route_one(struct media_thread *t, struct media_sock *ms, int i, doubl
     in->stats.bytes_in += len;
     if (m->msg_hdr.msg_flags & MSG_TRUNC)
         return 0;
+    /* An SRTP leg's packets are authenticated and decrypted first: everything after sees
+     * plain RTP/RTCP, and a forged packet can neither latch nor count as media. */
+    if (media_srtp_unprotect(in, ms->kind, pkt, &len) != 0)
+        return 0;
     int bad = ms->kind == MEDIA_RTP ? media_rtp_check(pkt, len) : media_rtcp_check(pkt, len);
     if (bad)
         return 0;
@@ -85,6 +89,8 @@ static int route_one(struct media_thread *t, struct media_sock *ms, int i, doubl
         return 0;
     if (ms->kind == MEDIA_RTP)
         media_rtp_map_payload_type(pkt, out->pt_map);
+    if (media_srtp_protect(out, ms->kind, pkt, &len) != 0)
+        return 0;
 
     int j = (*ntx)++;
     memcpy(&t->txaddr[j], &dest->addr, dest->len);

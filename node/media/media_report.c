@@ -77,8 +77,10 @@ static void send_rr(struct media_session *s, int leg, double now)
         b.lsr = q->sr[last].ntp_mid;
         b.dlsr = (uint32_t)((now - q->sr[last].at) * 65536.0);
     }
-    uint8_t buf[MEDIA_RTCP_RR_LEN];
-    size_t n = media_rtcp_build_rr(buf, sizeof buf, q->rr_ssrc, &b);
+    uint8_t buf[MEDIA_RTCP_RR_LEN + MEDIA_SRTP_ROOM];
+    size_t n = media_rtcp_build_rr(buf, MEDIA_RTCP_RR_LEN, q->rr_ssrc, &b);
+    if (media_srtp_protect(l, MEDIA_RTCP, buf, &n) != 0)
+        return;
     ssize_t r = sendto(fd, buf, n, MSG_DONTWAIT, (const struct sockaddr *)&dest->addr, dest->len);
     if (r < 0) {
         /* A full buffer or an ICMP error: the next report comes in MEDIA_RR_INTERVAL. */

@@ -39,6 +39,8 @@ void media_session_free(struct media_session *s)
     if (!s)
         return;
     close_sockets(s);
+    for (int l = 0; l < 2; l++)
+        media_srtp_free_leg(&s->leg[l]);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

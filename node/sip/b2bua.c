@@ -183,9 +183,13 @@ static void answer_a(struct call *c, int status, const char *phrase, const char 
                   sizeof contact);
     if (b_sdp && c->media) {
         struct sdp_audio audio;
-        if (sdp_audio_find(b_sdp, b_len, &audio) == 0)
+        if (sdp_audio_find(b_sdp, b_len, &audio) == 0) {
             media_leg_set_remote(c->media, MEDIA_LEG_B, audio.ip, audio.port, audio.rtcp_port);
-        sdp = sdp_rewrite_audio(b_sdp, b_len, c->media_ip, c->a.media_port);
+            /* SRTP (call_srtp.c): B's key keys leg B's receive side; a refused key leaves that
+             * leg dropping B's packets, which the media timeout then ends. */
+            call_srtp_learn(c, MEDIA_LEG_B, &audio);
+        }
+        sdp = call_srtp_rewrite(c, MEDIA_LEG_A, b_sdp, b_len, c->a.media_port);
     }
     if (!c->irq) { /* originated: A has the node's address already, nothing to tell it */
         free(sdp);
@@ -387,8 +391,10 @@ char *b2bua_prepare_media(struct call *c)
         b2bua_fail(c, 503, "Media Capacity Exhausted", "no media session");
         return NULL;
     }
+    /* SRTP (call_srtp.c): the legs' modes and keys are settled before B's offer is written. */
     if (sdp_audio_find(c->offer, strlen(c->offer), &offer) != 0 ||
-        !(sdp_b = sdp_rewrite_audio(c->offer, strlen(c->offer), c->media_ip,
+        call_srtp_offer(c, &offer) != 0 ||
+        !(sdp_b = call_srtp_rewrite(c, MEDIA_LEG_B, c->offer, strlen(c->offer),
                                     media_leg_local_port(c->media, MEDIA_LEG_B)))) {
         b2bua_fail(c, SIP_488_NOT_ACCEPTABLE, "offer without a usable audio stream");
         return NULL;

@@ -10,6 +10,7 @@
 
 #include "common/config.h"
 #include "common/node_status.h"
+#include "sip/sdp_rewrite.h"
 #include "sip/sip_server.h"
 
 struct calls;
@@ -74,6 +75,14 @@ struct call {
     int on_hold;
     int originated; /* set up by the node (REST originate): A was called first, no irq */
     struct relay *pending_relay; /* dialog.c: relayed requests awaiting the other party */
+    /* call_srtp.c, per leg (MEDIA_LEG_A, MEDIA_LEG_B): SDES SRTP terminated on the node. */
+    int srtp_call; /* A offered SRTP: every SDP the node sends says the leg's profile */
+    struct {
+        int on;
+        struct sdp_crypto node;  /* the node's key: it sends with it, tells the party */
+        struct sdp_crypto party; /* the party's key from its SDP: the node receives with it */
+        int have_party;
+    } srtp[2];
 };
 
 struct calls_deps {
@@ -113,6 +122,19 @@ void call_index(struct call *c);
 int call_rekey(struct call *c, const char *uuid);
 /* The call is over: media released, record deleted, memory freed. */
 void call_end(struct call *c, const char *why);
+/* call_srtp.c: SRTP per leg. The caller's leg is SRTP iff its offer is RTP/SAVP with a key the
+ * node supports; the callee's leg is offered the same profile (a node key of its own), except a
+ * gateway leg, which is always plain RTP/AVP. */
+/* From A's offer, before B is offered anything: picks each leg's mode and the node's keys, and
+ * keys leg A. 0, or -1 when the media session refuses the keys (answer 488). */
+int call_srtp_offer(struct call *c, const struct sdp_audio *a_offer);
+/* A party's SDP (offer or answer) on leg `from`: keys the leg's receive side with its key.
+ * An SRTP leg whose party answered plain RTP/AVP falls back to plain. 0, or -1 on refusal. */
+int call_srtp_learn(struct call *c, int from, const struct sdp_audio *sdp);
+/* sdp rewritten for the party on leg `toward` at the node's port (sdp_rewrite_audio_srtp with
+ * the leg's node key, or plain); a call without SRTP keeps sdp_rewrite_audio. NULL on error. */
+char *call_srtp_rewrite(const struct call *c, int toward, const char *sdp, size_t len, int port);
+
 /* call_cdr.c: the call's CDR as of end_ms (unix ms), and its submission to deps->cdrs (skipped
  * for what never was a call: no tenant yet, or why "challenged"). */
 void call_cdr_fill(const struct call *c, long long end_ms, struct cdr *out);

@@ -71,13 +71,16 @@ static char *anchor_sdp(struct call *c, const struct dlg_side *toward, const str
     size_t len = sip->sip_payload->pl_len;
     struct sdp_audio audio;
     /* The sender may have moved its media (hold, new address): follow it on our side. */
+    int from_leg = from == &c->a ? MEDIA_LEG_A : MEDIA_LEG_B;
     if (sdp_audio_find(body, len, &audio) == 0) {
         c->on_hold = audio.hold;
-        if (c->media)
-            media_leg_set_remote(c->media, from == &c->a ? MEDIA_LEG_A : MEDIA_LEG_B, audio.ip,
-                                 audio.port, audio.rtcp_port);
+        if (c->media) {
+            media_leg_set_remote(c->media, from_leg, audio.ip, audio.port, audio.rtcp_port);
+            call_srtp_learn(c, from_leg, &audio); /* a new key rekeys the leg (call_srtp.c) */
+        }
     }
-    return sdp_rewrite_audio(body, len, c->media_ip, toward->media_port);
+    return call_srtp_rewrite(c, toward == &c->a ? MEDIA_LEG_A : MEDIA_LEG_B, body, len,
+                             toward->media_port);
 }
 
 void dialog_abandon(struct call *c)

@@ -1,6 +1,7 @@
 """A scripted SIP phone for call tests: registers, calls (with 407 digest), answers, sends and
 receives RTP on a real UDP socket, and hangs up. Messages are read one by one so tests can
 assert every step. UDP only."""
+import base64
 import random
 import re
 import socket
@@ -53,12 +54,23 @@ class Message:
         return m.group(1) if m else (self.header("contact") or "").split(";")[0]
 
 
-def sdp_offer(ip, port, pts=(0, 8, 101)):
+def sdp_offer(ip, port, pts=(0, 8, 101), crypto=None, crypto_tag=1):
+    """crypto: 30 bytes of SRTP key||salt to offer RTP/SAVP with an SDES a=crypto line."""
+    profile = "RTP/SAVP" if crypto else "RTP/AVP"
     lines = ["v=0", f"o=- {random.randint(1, 10**9)} 1 IN IP4 {ip}", "s=-", f"c=IN IP4 {ip}",
-             "t=0 0", f"m=audio {port} RTP/AVP {' '.join(map(str, pts))}",
+             "t=0 0", f"m=audio {port} {profile} {' '.join(map(str, pts))}",
              "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000",
              "a=rtpmap:101 telephone-event/8000", "a=sendrecv"]
+    if crypto:
+        key = base64.b64encode(crypto).decode()
+        lines.append(f"a=crypto:{crypto_tag} AES_CM_128_HMAC_SHA1_80 inline:{key}")
     return "\r\n".join(lines) + "\r\n"
+
+
+def sdp_crypto(body):
+    """(tag, suite, 30-byte key) of the first a=crypto line, or None."""
+    m = re.search(r"(?m)^a=crypto:(\d+) (\S+) inline:([A-Za-z0-9+/=]+)", body)
+    return (int(m.group(1)), m.group(2), base64.b64decode(m.group(3))) if m else None
 
 
 def sdp_media(body):
@@ -228,11 +240,13 @@ class Phone:
                  "Content-Length: 0", "", ""]
         self.send("\r\n".join(lines))
 
-    def call(self, callee, password=None, wait_final=True, timeout=10, expect_auth=True):
-        """Sends INVITE (answering the 407 unless expect_auth is off, as for a gateway);
-        returns the list of responses up to the final."""
+    def call(self, callee, password=None, wait_final=True, timeout=10, expect_auth=True,
+             body=None):
+        """Sends INVITE (answering the 407 unless expect_auth is off, as for a gateway) with
+        body as its SDP (default: sdp_offer on the phone's RTP); returns the list of responses
+        up to the final."""
         call_id, from_tag = f"{_rand(16)}@phone", _rand(8)
-        body = sdp_offer(self.rtp.ip, self.rtp.port)
+        body = body or sdp_offer(self.rtp.ip, self.rtp.port)
         text = self._invite_text(callee, body, 1, call_id, from_tag)
         self.send(text)
         # The first answer beyond 100 tells whether the node wants credentials (not for
@@ -312,13 +326,15 @@ class Phone:
 
     # ---- answering ----
 
-    def answer(self, ring=True, status=200, reason="OK"):
-        """Waits for an INVITE and answers it (after a 180 if ring); returns the INVITE."""
+    def answer(self, ring=True, status=200, reason="OK", sdp=None):
+        """Waits for an INVITE and answers it (after a 180 if ring) with sdp(invite) as the
+        200's body when given; returns the INVITE."""
         inv = self.next(want=lambda m: m.is_request and m.method == "INVITE")
         tag = _rand(8)
         if ring:
             self.respond(inv, 180, "Ringing", to_tag=tag)
-        body = sdp_offer(self.rtp.ip, self.rtp.port) if status == 200 else ""
+        body = ((sdp(inv) if sdp else sdp_offer(self.rtp.ip, self.rtp.port))
+                if status == 200 else "")
         self.respond(inv, status, reason, body=body, to_tag=tag)
         self.dialog = {"call_id": inv.header("call-id"), "role": "callee",
                        "from_": inv.header("from"), "to": inv.header("to") + f";tag={tag}",

@@ -1,9 +1,10 @@
 /* Unit tests for node/sip/sdp_rewrite.c: finding the audio stream, hold detection, and the
- * rewrite that anchors audio on the node. */
+ * rewrite that anchors audio on the node, and SDES SRTP (a=crypto, RTP/SAVP) read and written. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +81,102 @@ static void rewrite_anchors_audio_on_the_node(void **state)
     free(out);
 }
 
+/* inline key: base64 of the 30 bytes 0x00..0x1d */
+#define KEY_B64 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd"
+
+static const char srtp_offer[] = "v=0\r\n"
+                                 "o=bob 1 1 IN IP4 192.0.2.20\r\n"
+                                 "s=-\r\n"
+                                 "c=IN IP4 192.0.2.20\r\n"
+                                 "t=0 0\r\n"
+                                 "m=audio 40000 RTP/SAVP 0\r\n"
+                                 "a=crypto:1 F8_128_HMAC_SHA1_80 inline:" KEY_B64 "\r\n"
+                                 "a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "|2^20\r\n"
+                                 "a=crypto:3 AES_CM_128_HMAC_SHA1_32 inline:" KEY_B64 "\r\n"
+                                 "a=rtpmap:0 PCMU/8000\r\n";
+
+static void reads_savp_and_the_first_supported_crypto_line(void **state)
+{
+    (void)state;
+    struct sdp_audio a;
+    assert_int_equal(sdp_audio_find(srtp_offer, strlen(srtp_offer), &a), 0);
+    assert_true(a.savp);
+    assert_true(a.has_crypto);
+    assert_int_equal(a.crypto.tag, 2);
+    assert_string_equal(a.crypto.suite, "AES_CM_128_HMAC_SHA1_80");
+    for (int i = 0; i < SDP_SRTP_KEY_LEN; i++)
+        assert_int_equal(a.crypto.key[i], i);
+    assert_int_equal(sdp_audio_find(offer, strlen(offer), &a), 0);
+    assert_false(a.savp);
+    assert_false(a.has_crypto);
+}
+
+static void refuses_malformed_keys(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBka\r\n",
+        "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "|2^20|1:4\r\n",
+        "a=crypto:0 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "\r\n",
+        "a=crypto:1 AES_CM_128_HMAC_SHA1_80 key:" KEY_B64 "\r\n",
+        "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:!!!!CAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd\r\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char sdp[512];
+        snprintf(sdp, sizeof sdp,
+                 "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+                 "m=audio 4000 RTP/SAVP 0\r\n%s",
+                 bad[i]);
+        struct sdp_audio a;
+        assert_int_equal(sdp_audio_find(sdp, strlen(sdp), &a), 0);
+        assert_true(a.savp);
+        assert_false(a.has_crypto);
+    }
+}
+
+static void rewrite_offers_savp_with_the_node_key_or_plain_avp(void **state)
+{
+    (void)state;
+    struct sdp_crypto mine;
+    assert_int_equal(sdp_crypto_generate(&mine, 7, "AES_CM_128_HMAC_SHA1_80"), 0);
+    assert_int_equal(sdp_crypto_generate(&mine, 7, "NULL_HMAC"), -1);
+    assert_int_equal(sdp_crypto_generate(&mine, 7, "AES_CM_128_HMAC_SHA1_80"), 0);
+
+    char *out = sdp_rewrite_audio_srtp(offer, strlen(offer), "127.0.0.1", 20000, &mine);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "m=audio 20000 RTP/SAVP 0 8 101\r\n"));
+    assert_non_null(strstr(out, "a=crypto:7 AES_CM_128_HMAC_SHA1_80 inline:"));
+    struct sdp_audio a;
+    assert_int_equal(sdp_audio_find(out, strlen(out), &a), 0);
+    assert_true(a.savp && a.has_crypto);
+    assert_int_equal(a.crypto.tag, 7);
+    assert_memory_equal(a.crypto.key, mine.key, SDP_SRTP_KEY_LEN);
+    free(out);
+
+    /* Toward SRTP: the party's own lines go, only the node's key is left. */
+    out = sdp_rewrite_audio_srtp(srtp_offer, strlen(srtp_offer), "127.0.0.1", 20000, &mine);
+    assert_non_null(out);
+    const char *first = strstr(out, "a=crypto:");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "a=crypto:"));
+    assert_null(strstr(out, KEY_B64));
+    free(out);
+
+    /* Toward plain RTP: RTP/AVP and no key at all. */
+    out = sdp_rewrite_audio_srtp(srtp_offer, strlen(srtp_offer), "127.0.0.1", 20000, NULL);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "m=audio 20000 RTP/AVP 0\r\n"));
+    assert_null(strstr(out, "crypto"));
+    free(out);
+
+    /* The plain rewrite keeps whatever profile and keys there were. */
+    out = sdp_rewrite_audio(srtp_offer, strlen(srtp_offer), "127.0.0.1", 20000);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "RTP/SAVP"));
+    assert_non_null(strstr(out, KEY_B64));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -87,6 +184,9 @@ int main(void)
         cmocka_unit_test(detects_hold),
         cmocka_unit_test(rejects_garbage_and_audio_less_sdp),
         cmocka_unit_test(rewrite_anchors_audio_on_the_node),
+        cmocka_unit_test(reads_savp_and_the_first_supported_crypto_line),
+        cmocka_unit_test(refuses_malformed_keys),
+        cmocka_unit_test(rewrite_offers_savp_with_the_node_key_or_plain_avp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
