@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "media/media.h"
 #include "sip/auth.h"
+#include "sip/gateway_health.h"
 #include "sip/sdp_rewrite.h"
 #include "store/reg_store.h"
 #include "store/routing_store.h"
@@ -74,6 +75,12 @@ static int q850_from_sip(int status)
 
 void b2bua_fail(struct call *c, int status, const char *phrase, const char *why)
 {
+    b2bua_fail_retry(c, status, phrase, why, NULL);
+}
+
+void b2bua_fail_retry(struct call *c, int status, const char *phrase, const char *why,
+                      const char *retry_after)
+{
     c->final_status = status;
     c->q850_cause = q850_from_sip(status);
     snprintf(c->hangup_by, sizeof c->hangup_by, "%s", status == 487 ? "caller" : "system");
@@ -84,7 +91,8 @@ void b2bua_fail(struct call *c, int status, const char *phrase, const char *why)
             nta_outgoing_destroy(bye);
     }
     if (c->irq) {
-        nta_incoming_treply(c->irq, status, phrase, TAG_END());
+        nta_incoming_treply(c->irq, status, phrase,
+                            TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(retry_after)), TAG_END());
         nta_incoming_destroy(c->irq);
         c->irq = NULL;
     }
@@ -110,6 +118,8 @@ void b2bua_abandon(struct call *c, int status, const char *phrase)
         free(f);
     }
     gateway_plan_free(c);
+    if (c->calls) /* at shutdown (no c->calls) Redis is gone: the slot's lease ends it */
+        tenant_limits_release(calls_deps(c->calls)->gateways, c->uuid);
     if (c->irq) {
         nta_incoming_treply(c->irq, status, phrase, TAG_END());
         nta_incoming_destroy(c->irq);
@@ -451,7 +461,46 @@ static void on_bindings(void *arg, json_t *bindings)
     free(x);
 }
 
-void b2bua_ring_extension(struct invite_ctx *x)
+/* ---- the tenant's limits ---- */
+
+static void on_tenant_slot(void *arg, enum gateway_slot result)
+{
+    struct invite_ctx *x = arg;
+    if (b2bua_resumed(x)) /* cancelled meanwhile: the call's end gave the slot back */
+        return;
+    struct call *c = x->call;
+    if (result == GATEWAY_SLOT_FULL || result == GATEWAY_SLOT_RATE) {
+        log_info(c->a.call_id, "call %s %s@%s -> %s: refused, tenant %s at its %s", c->uuid,
+                 c->caller, c->domain, c->callee, c->tenant_id,
+                 result == GATEWAY_SLOT_FULL ? "max_calls" : "max_cps");
+        free(x);
+        b2bua_fail_retry(c, 503, "Tenant Call Limit Reached",
+                         result == GATEWAY_SLOT_FULL ? "tenant max_calls reached"
+                                                     : "tenant max_cps reached",
+                         result == GATEWAY_SLOT_FULL ? "5" : "1");
+        return;
+    }
+    if (result == GATEWAY_SLOT_UNKNOWN)
+        log_warn(c->a.call_id, "call %s: tenant limits not checked (Redis unavailable)", c->uuid);
+    x->after_tenant(x);
+}
+
+void b2bua_tenant_slot(struct invite_ctx *x, void (*next)(struct invite_ctx *x))
+{
+    struct call *c = x->call;
+    if (c->tenant_id[0] && (c->tenant_max_calls > 0 || c->tenant_max_cps[0])) {
+        x->after_tenant = next;
+        c->looking_up = 1; /* a CANCEL meanwhile waits for on_tenant_slot */
+        if (tenant_limits_take(calls_deps(c->calls)->gateways, c->tenant_id, c->tenant_max_calls,
+                               c->tenant_max_cps, c->uuid, on_tenant_slot, x) == 0)
+            return;
+        c->looking_up = 0;
+        log_warn(c->a.call_id, "call %s: tenant limits not checked (Redis unavailable)", c->uuid);
+    }
+    next(x);
+}
+
+static void ring_now(struct invite_ctx *x)
 {
     struct call *c = x->call;
     c->looking_up = 1;
@@ -460,6 +509,11 @@ void b2bua_ring_extension(struct invite_ctx *x)
     c->looking_up = 0;
     b2bua_fail(c, 503, "Location Service Unavailable", "registration store unavailable");
     free(x);
+}
+
+void b2bua_ring_extension(struct invite_ctx *x)
+{
+    b2bua_tenant_slot(x, ring_now);
 }
 
 void b2bua_on_callee(void *arg, const struct user_info *u)
@@ -517,6 +571,8 @@ static void on_caller(void *arg, const struct user_info *u)
         b2bua_fail(c, SIP_403_FORBIDDEN, "caller disabled");
     } else {
         b2bua_copy(c->tenant_id, sizeof c->tenant_id, u->tenant_id);
+        c->tenant_max_calls = u->max_calls;
+        b2bua_copy(c->tenant_max_cps, sizeof c->tenant_max_cps, u->max_cps);
         c->looking_up = 1;
         user_store_lookup(d->users, c->domain, c->callee, b2bua_on_callee, x);
         return;

@@ -30,6 +30,8 @@ struct invite_ctx {
     struct sip_source src;
     struct auth_credentials cr;
     int from_gateway;
+    void (*after_tenant)(
+        struct invite_ctx *x); /* set-up goes on here once the tenant slot is held */
 };
 
 /* The gateways a call to an outside number will try, in order. */
@@ -46,6 +48,12 @@ void b2bua_random_tag(char *out, size_t len);
 void b2bua_copy(char *dst, size_t len, const char *src);
 /* Answers A's INVITE with a failure and ends the call. */
 void b2bua_fail(struct call *c, int status, const char *phrase, const char *why);
+/* The same with a Retry-After (seconds) on the response, when retry_after is not NULL. */
+void b2bua_fail_retry(struct call *c, int status, const char *phrase, const char *why,
+                      const char *retry_after);
+/* Takes the call's tenant slot (tenant limits, gateway_health.h) and goes on with next(x), or
+ * refuses the call with 503 when the tenant is at its max_calls or max_cps; takes x. */
+void b2bua_tenant_slot(struct invite_ctx *x, void (*next)(struct invite_ctx *x));
 /* First thing in every set-up continuation; 1 when a CANCEL meanwhile ended the call. */
 int b2bua_resumed(struct invite_ctx *x);
 /* The media session and the offer to send to B (malloc'ed); NULL after failing the call. */

@@ -276,6 +276,22 @@ static char *passed_on(sip_t const *sip)
     return used ? strdup(buf) : NULL;
 }
 
+/* The plan is known and the tenant slot held (or not needed): the attempts start; takes x. */
+static void start_plan(struct invite_ctx *x)
+{
+    struct call *c = x->call;
+    struct gw_plan *p = c->plan;
+    struct gateway_health *gh = calls_deps(c->calls)->gateways;
+    p->all_down = 1;
+    for (int i = 0; i < p->n && p->all_down; i++)
+        p->all_down = gateway_health_down(gh, p->attempts[i].gw.id);
+    if (p->all_down) /* better a doomed attempt than a certain failure */
+        log_info(c->a.call_id, "call %s: every gateway is down; trying them anyway", c->uuid);
+    if ((p->sdp_b = b2bua_prepare_media(c)))
+        start_attempt(c);
+    free(x);
+}
+
 static void on_table(void *arg, const struct rt_table *t)
 {
     struct invite_ctx *x = arg;
@@ -293,14 +309,12 @@ static void on_table(void *arg, const struct rt_table *t)
     } else {
         c->plan = p;
         p->extra = passed_on(x->sip);
-        struct gateway_health *gh = calls_deps(c->calls)->gateways;
-        p->all_down = 1;
-        for (int i = 0; i < p->n && p->all_down; i++)
-            p->all_down = gateway_health_down(gh, p->attempts[i].gw.id);
-        if (p->all_down) /* better a doomed attempt than a certain failure */
-            log_info(c->a.call_id, "call %s: every gateway is down; trying them anyway", c->uuid);
-        if ((p->sdp_b = b2bua_prepare_media(c)))
-            start_attempt(c);
+        /* Emergency numbers are exempt from the tenant's limits (docs/calls.md). */
+        if (p->attempts[0].emergency)
+            start_plan(x);
+        else
+            b2bua_tenant_slot(x, start_plan);
+        return;
     }
     free(x);
 }
@@ -340,6 +354,8 @@ void gateway_inbound(struct invite_ctx *x, const struct rt_source *s)
     x->from_gateway = 1;
     b2bua_copy(c->domain, sizeof c->domain, s->domain);
     b2bua_copy(c->tenant_id, sizeof c->tenant_id, s->tenant_id);
+    c->tenant_max_calls = s->tenant_max_calls;
+    b2bua_copy(c->tenant_max_cps, sizeof c->tenant_max_cps, s->tenant_max_cps);
     b2bua_copy(c->gateway, sizeof c->gateway, s->name);
     log_info(c->a.call_id, "call %s from gateway %s (%s) for %s", c->uuid, s->name, s->domain,
              c->callee);

@@ -71,7 +71,9 @@ struct call {
     int cancelled;
     su_timer_t *setup_timer; /* rings for calls.answer_timeout at most */
     struct gw_plan *plan;    /* calls to gateways: the attempts in order */
-    double answered_mono;    /* clock_mono() at answer: media silence counts from here */
+    int tenant_max_calls;    /* the tenant's limits (0 / "": none), read with the caller */
+    char tenant_max_cps[24];
+    double answered_mono; /* clock_mono() at answer: media silence counts from here */
     int on_hold;
     int originated; /* set up by the node (REST originate): A was called first, no irq */
     struct relay *pending_relay; /* dialog.c: relayed requests awaiting the other party */

@@ -346,8 +346,9 @@ struct gateway_health *gateway_health_create(su_root_t *root, nta_agent_t *agent
     gh->renewed_at = clock_mono();
     gh->gateways = strmap_create();
     gh->slots = strmap_create();
+    gh->tslots = strmap_create();
     gh->tick = su_timer_create(su_root_task(root), TICK_MS);
-    if (!gh->gateways || !gh->slots || !gh->tick) {
+    if (!gh->gateways || !gh->slots || !gh->tslots || !gh->tick) {
         gateway_health_destroy(gh);
         return NULL;
     }
@@ -365,8 +366,8 @@ void gateway_health_destroy(struct gateway_health *gh)
     if (gh->tick)
         su_timer_destroy(gh->tick);
     strmap_destroy(gh->gateways, entry_free);
-    if (gh->slots)
-        gateway_limits_clear(gh);
+    gateway_limits_clear(gh);
     strmap_destroy(gh->slots, NULL);
+    strmap_destroy(gh->tslots, NULL);
     free(gh);
 }

@@ -37,4 +37,10 @@ int gateway_limits_take(struct gateway_health *gh, const struct rt_gateway *g, c
 /* Gives back the slot the call holds, if any: its attempt failed, or the call ended. */
 void gateway_limits_release(struct gateway_health *gh, const char *uuid);
 
+/* The same for the tenant's limits: one slot per call, held from set-up (once the route is known,
+ * not for emergency routes) until tenant_limits_release when the call's memory goes. */
+int tenant_limits_take(struct gateway_health *gh, const char *tenant_id, int max_calls,
+                       const char *max_cps, const char *uuid, gateway_slot_f *cb, void *arg);
+void tenant_limits_release(struct gateway_health *gh, const char *uuid);
+
 #endif

@@ -42,7 +42,8 @@ struct gateway_health {
     struct strmap *gateways; /* id -> struct gw_entry */
     int loading, dirty;
     double loaded_at;
-    struct strmap *slots; /* call uuid -> gateway id (malloc'ed): slots this node's calls hold */
+    struct strmap *slots;  /* call uuid -> gateway id (malloc'ed): slots this node's calls hold */
+    struct strmap *tslots; /* call uuid -> tenant id (malloc'ed): the same for tenant slots */
     double renewed_at;
 };
 

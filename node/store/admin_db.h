@@ -30,9 +30,16 @@ void admin_db_close(struct admin_db *db);
 /* SELECT 1; ADMIN_DB_OK or ADMIN_DB_UNAVAILABLE. */
 enum admin_db_rc admin_db_ping(struct admin_db *db);
 
-/* Tenants. Objects: {id, name, domain, created_at, updated_at}. NULL strings mean "keep". */
+/* Tenants. Objects: {id, name, domain, max_calls, max_cps, created_at, updated_at}. NULL strings
+ * mean "keep". */
+/* The call limits as text (validated already); set 0 keeps the column, NULL value clears it. */
+struct admin_db_tenant_limits {
+    int set_calls, set_cps;
+    const char *max_calls, *max_cps;
+};
 enum admin_db_rc admin_db_tenant_create(struct admin_db *db, const char *name, const char *domain,
-                                        json_t **out, struct admin_db_err *err);
+                                        const struct admin_db_tenant_limits *lim, json_t **out,
+                                        struct admin_db_err *err);
 /* only_id NULL lists every tenant, else only that one (a tenant key's view). */
 enum admin_db_rc admin_db_tenant_list(struct admin_db *db, const char *only_id, json_t **out,
                                       struct admin_db_err *err);
@@ -41,7 +48,9 @@ enum admin_db_rc admin_db_tenant_get(struct admin_db *db, const char *id, json_t
 /* Refuses (CONFLICT on "domain") to change the domain of a tenant that has users: their HA1
  * was computed with the domain as realm and would silently stop matching. */
 enum admin_db_rc admin_db_tenant_update(struct admin_db *db, const char *id, const char *name,
-                                        const char *domain, json_t **out, struct admin_db_err *err);
+                                        const char *domain,
+                                        const struct admin_db_tenant_limits *lim, json_t **out,
+                                        struct admin_db_err *err);
 enum admin_db_rc admin_db_tenant_delete(struct admin_db *db, const char *id,
                                         struct admin_db_err *err);
 

@@ -171,16 +171,23 @@ static void on_slot(void *arg, redisReply *reply)
     free(r);
 }
 
-int gateway_store_acquire(struct gateway_store *gs, const char *id, const char *uuid, int max_calls,
-                          const char *max_cps, int lease_ms, gateway_slot_f *cb, void *arg)
+/* kind is "gw" (tandem:gwcalls:<id>, tandem:gwcps:<id>) or "t" (tandem:tcalllim:<tenant id>,
+ * tandem:tcps:<tenant id>): the same script and lease rules for both. */
+static const char *calls_prefix(const char *kind)
+{
+    return kind[0] == 't' ? "tcalllim" : "gwcalls";
+}
+
+static int acquire(struct gateway_store *gs, const char *kind, const char *id, const char *uuid,
+                   int max_calls, const char *max_cps, int lease_ms, gateway_slot_f *cb, void *arg)
 {
     struct reply_ctx *r = ctx_new(arg);
     if (!r)
         return -1;
     r->slot_cb = cb;
     char calls_k[80], cps_k[80], now_s[24], lease_s[16], max_s[16];
-    key(calls_k, sizeof calls_k, "gwcalls", id);
-    key(cps_k, sizeof cps_k, "gwcps", id);
+    key(calls_k, sizeof calls_k, calls_prefix(kind), id);
+    key(cps_k, sizeof cps_k, kind[0] == 't' ? "tcps" : "gwcps", id);
     snprintf(now_s, sizeof now_s, "%lld", wall_ms());
     snprintf(lease_s, sizeof lease_s, "%d", lease_ms);
     snprintf(max_s, sizeof max_s, "%d", max_calls > 0 ? max_calls : 0);
@@ -193,18 +200,19 @@ int gateway_store_acquire(struct gateway_store *gs, const char *id, const char *
     return 0;
 }
 
-int gateway_store_release(struct gateway_store *gs, const char *id, const char *uuid)
+static int release(struct gateway_store *gs, const char *kind, const char *id, const char *uuid)
 {
     char k[80];
-    key(k, sizeof k, "gwcalls", id);
+    key(k, sizeof k, calls_prefix(kind), id);
     const char *argv[] = {"ZREM", k, uuid};
     return redis_conn_command(gs->redis, on_written, "slot release", 3, argv, NULL);
 }
 
-int gateway_store_renew(struct gateway_store *gs, const char *id, const char *uuid, int lease_ms)
+static int renew(struct gateway_store *gs, const char *kind, const char *id, const char *uuid,
+                 int lease_ms)
 {
     char k[80], until_s[24], pexpire_s[24];
-    key(k, sizeof k, "gwcalls", id);
+    key(k, sizeof k, calls_prefix(kind), id);
     snprintf(until_s, sizeof until_s, "%lld", wall_ms() + lease_ms);
     snprintf(pexpire_s, sizeof pexpire_s, "%d", lease_ms + 1000);
     const char *zadd[] = {"ZADD", k, "XX", until_s, uuid};
@@ -212,4 +220,38 @@ int gateway_store_renew(struct gateway_store *gs, const char *id, const char *uu
     if (redis_conn_command(gs->redis, on_written, "slot renewal", 5, zadd, NULL) != 0)
         return -1;
     return redis_conn_command(gs->redis, on_written, "slot renewal", 3, pexpire, NULL);
+}
+
+int gateway_store_acquire(struct gateway_store *gs, const char *id, const char *uuid, int max_calls,
+                          const char *max_cps, int lease_ms, gateway_slot_f *cb, void *arg)
+{
+    return acquire(gs, "gw", id, uuid, max_calls, max_cps, lease_ms, cb, arg);
+}
+
+int gateway_store_release(struct gateway_store *gs, const char *id, const char *uuid)
+{
+    return release(gs, "gw", id, uuid);
+}
+
+int gateway_store_renew(struct gateway_store *gs, const char *id, const char *uuid, int lease_ms)
+{
+    return renew(gs, "gw", id, uuid, lease_ms);
+}
+
+int tenant_store_acquire(struct gateway_store *gs, const char *tenant_id, const char *uuid,
+                         int max_calls, const char *max_cps, int lease_ms, gateway_slot_f *cb,
+                         void *arg)
+{
+    return acquire(gs, "t", tenant_id, uuid, max_calls, max_cps, lease_ms, cb, arg);
+}
+
+int tenant_store_release(struct gateway_store *gs, const char *tenant_id, const char *uuid)
+{
+    return release(gs, "t", tenant_id, uuid);
+}
+
+int tenant_store_renew(struct gateway_store *gs, const char *tenant_id, const char *uuid,
+                       int lease_ms)
+{
+    return renew(gs, "t", tenant_id, uuid, lease_ms);
 }

@@ -43,4 +43,12 @@ int gateway_store_release(struct gateway_store *gs, const char *id, const char *
 /* Extends a held slot's lease (fire and forget; a slot already expired is not re-added). */
 int gateway_store_renew(struct gateway_store *gs, const char *id, const char *uuid, int lease_ms);
 
+/* The same for a tenant's limits (tandem:tcalllim:<tenant id>, tandem:tcps:<tenant id>). */
+int tenant_store_acquire(struct gateway_store *gs, const char *tenant_id, const char *uuid,
+                         int max_calls, const char *max_cps, int lease_ms, gateway_slot_f *cb,
+                         void *arg);
+int tenant_store_release(struct gateway_store *gs, const char *tenant_id, const char *uuid);
+int tenant_store_renew(struct gateway_store *gs, const char *tenant_id, const char *uuid,
+                       int lease_ms);
+
 #endif

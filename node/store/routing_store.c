@@ -30,7 +30,8 @@ const struct pg_statement routing_store_statements[] = {
      "WHERE d.number = $1 AND d.target_type = 'extension'",
      1},
     {"routing_source",
-     "SELECT g.id, g.tenant_id, t.domain, g.name FROM gateways g JOIN tenants t ON t.id = "
+     "SELECT g.id, g.tenant_id, t.domain, g.name, coalesce(t.max_calls, 0), "
+     "coalesce(t.max_cps::text, '') FROM gateways g JOIN tenants t ON t.id = "
      "g.tenant_id CROSS JOIN LATERAL (SELECT max(masklen(c)) AS prefix_len FROM "
      "unnest(g.acl_cidrs) AS c WHERE c >>= $1::inet) m WHERE g.enabled AND m.prefix_len IS NOT "
      "NULL ORDER BY m.prefix_len DESC, g.created_at, g.id LIMIT 1",
@@ -257,6 +258,8 @@ static void on_source(void *arg, const PGresult *res)
             copy(s.tenant_id, sizeof s.tenant_id, PQgetvalue(res, 0, 1));
             copy(s.domain, sizeof s.domain, PQgetvalue(res, 0, 2));
             copy(s.name, sizeof s.name, PQgetvalue(res, 0, 3));
+            s.tenant_max_calls = atoi(PQgetvalue(res, 0, 4));
+            copy(s.tenant_max_cps, sizeof s.tenant_max_cps, PQgetvalue(res, 0, 5));
         }
         struct source_entry *e = malloc(sizeof *e);
         if (e && strmap_size(q->rs->sources) < SOURCE_CACHE_MAX) {

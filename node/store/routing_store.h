@@ -67,6 +67,8 @@ void routing_store_did(struct routing_store *rs, const char *number, routing_did
 struct rt_source {
     int ok, found;
     char gateway_id[40], tenant_id[40], domain[256], name[65];
+    int tenant_max_calls; /* the tenant's limits: 0 / "" = none */
+    char tenant_max_cps[24];
 };
 typedef void routing_source_f(void *arg, const struct rt_source *s);
 void routing_store_source(struct routing_store *rs, const char *ip, routing_source_f *cb,

@@ -17,7 +17,8 @@
 
 const struct pg_statement user_store_statements[] = {
     {"user_by_extension",
-     "SELECT t.id, u.ha1, u.enabled FROM users u JOIN tenants t ON t.id = u.tenant_id "
+     "SELECT t.id, u.ha1, u.enabled, coalesce(t.max_calls, 0), coalesce(t.max_cps::text, '') "
+     "FROM users u JOIN tenants t ON t.id = u.tenant_id "
      "WHERE t.domain = $1 AND u.extension = $2",
      2},
 };
@@ -95,6 +96,8 @@ static void on_result(void *arg, const PGresult *res)
                      PQgetvalue(res, 0, 0));
             snprintf(fresh.info.ha1, sizeof fresh.info.ha1, "%s", PQgetvalue(res, 0, 1));
             fresh.info.enabled = PQgetvalue(res, 0, 2)[0] == 't';
+            fresh.info.max_calls = atoi(PQgetvalue(res, 0, 3));
+            snprintf(fresh.info.max_cps, sizeof fresh.info.max_cps, "%s", PQgetvalue(res, 0, 4));
         }
         if (e) {
             *e = fresh;

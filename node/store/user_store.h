@@ -10,6 +10,8 @@ struct user_info {
     int enabled;
     char tenant_id[40];
     char ha1[33];
+    int max_calls;    /* the tenant's concurrent calls, 0 = no limit */
+    char max_cps[24]; /* the tenant's calls per second, "" = no limit */
 };
 
 /* u is NULL when the user is unknown to the cache and PostgreSQL cannot be asked. */
