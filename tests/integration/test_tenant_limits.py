@@ -90,3 +90,16 @@ def test_max_cps_refuses_the_second_call_within_the_second(env):
     hang_up(a, carrier)
     a.close()
     b.close()
+
+
+def test_tandemctl_sets_tenant_limits(env):
+    stack, node, _, _ = env
+    from harness import tandemctl
+    ctl = ["--api", node.api, "--key", stack.key]
+    tid = tandemctl(*ctl, "tenant", "add", "--name", "ctl", "--domain", "tlctl.tandem.test",
+                    "--max-calls", "2", "--max-cps", "1.5", "--quiet").stdout.strip()
+    status, t = api(node, "GET", f"/v1/tenants/{tid}", stack.key)
+    assert status == 200 and t["max_calls"] == 2 and t["max_cps"] == 1.5
+    bad = tandemctl(*ctl, "tenant", "add", "--name", "bad", "--domain", "tlbad.tandem.test",
+                    "--max-calls", "0", check=False)
+    assert bad.returncode == 1 and "max_calls" in bad.stderr

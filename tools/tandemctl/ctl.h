@@ -22,6 +22,7 @@ struct ctl_opts {
     const char *priority, *strip, *prepend;
     int register_, emergency;
     const char *from, *to, *page, *per_page; /* cdrs options (ctl_cdrs.c) */
+    const char *max_calls, *max_cps;         /* tenant limits */
     const char *args[4];                     /* positional words: command, subcommand, id */
     int nargs;
 };

@@ -4,6 +4,7 @@
 #include "ctl.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct ctl_column tenant_cols[] = {
@@ -79,9 +80,13 @@ int ctl_tenant(struct ctl_opts *o)
     if (!strcmp(sub, "add")) {
         if (!o->name || !o->domain)
             return ctl_usage_error("tenant add needs --name and --domain");
-        return ctl_run(o, "POST", "/v1/tenants",
-                       json_pack("{s:s, s:s}", "name", o->name, "domain", o->domain), tenant_cols,
-                       NCOLS(tenant_cols), 0);
+        json_t *body = json_pack("{s:s, s:s}", "name", o->name, "domain", o->domain);
+        /* limits go as numbers; the API names a bad value (422) */
+        if (body && o->max_calls)
+            json_object_set_new(body, "max_calls", json_integer(strtoll(o->max_calls, NULL, 10)));
+        if (body && o->max_cps)
+            json_object_set_new(body, "max_cps", json_real(strtod(o->max_cps, NULL)));
+        return ctl_run(o, "POST", "/v1/tenants", body, tenant_cols, NCOLS(tenant_cols), 0);
     }
     if (!strcmp(sub, "list"))
         return ctl_run(o, "GET", "/v1/tenants", NULL, tenant_cols, NCOLS(tenant_cols), 1);

@@ -25,7 +25,7 @@ static const char usage[] =
     "commands:\n"
     "  db migrate [--schema DIR]\n"
     "  db apikey --superadmin|--tenant ID [--description D]\n"
-    "  tenant add --name N --domain D [--quiet]\n"
+    "  tenant add --name N --domain D [--max-calls N] [--max-cps R] [--quiet]\n"
     "  tenant list | tenant show ID | tenant del ID\n"
     "  user add --tenant ID --extension E --password P [--display-name N] [--quiet]\n"
     "  user list --tenant ID\n"
@@ -147,6 +147,8 @@ static int parse(int argc, char **argv, struct ctl_opts *o, struct raw_opts *raw
         {"to", &o->to, NULL},
         {"page", &o->page, NULL},
         {"per-page", &o->per_page, NULL},
+        {"max-calls", &o->max_calls, NULL},
+        {"max-cps", &o->max_cps, NULL},
         {"json", NULL, &o->json},
         {"quiet", NULL, &o->quiet},
         {"superadmin", NULL, &o->superadmin},
