@@ -1,6 +1,7 @@
 /* SIP users in PostgreSQL. Passwords only pass through to become HA1 = MD5(ext:domain:password);
  * the tenant row is share-locked while computing it so the domain cannot change underneath. */
 #include "store/admin_db_internal.h"
+#include "store/admin_db_table.h"
 #include "store/admin_secret.h"
 
 #include <stdio.h>
@@ -9,13 +10,6 @@
 #define USER_COLS                                                                                  \
     "id::text AS id, tenant_id::text AS tenant_id, extension, display_name, "                      \
     "enabled, " ADMIN_DB_TS("created_at") ", " ADMIN_DB_TS("updated_at")
-
-static enum admin_db_rc not_found(struct admin_db_err *err)
-{
-    err->field = NULL;
-    err->message = "not found";
-    return ADMIN_DB_NOT_FOUND;
-}
 
 static enum admin_db_rc no_memory(struct admin_db_err *err)
 {
@@ -43,7 +37,7 @@ enum admin_db_rc admin_db_user_create(struct admin_db *db, const char *tenant_id
         goto fail;
     if (PQntuples(r) == 0) {
         PQclear(r);
-        rc = not_found(err);
+        rc = admin_db_not_found(err);
         goto fail;
     }
     char ha1[ADMIN_SECRET_HA1_LEN];
@@ -96,7 +90,7 @@ enum admin_db_rc admin_db_user_list(struct admin_db *db, const char *tenant_id, 
         return rc;
     if (PQntuples(r) == 0) {
         PQclear(r);
-        return not_found(err);
+        return admin_db_not_found(err);
     }
     json_t *a = json_array();
     for (int i = 0; a && i < PQntuples(r); i++) {
@@ -126,7 +120,7 @@ enum admin_db_rc admin_db_user_get(struct admin_db *db, const char *tenant_id, c
         return rc;
     rc = ADMIN_DB_OK;
     if (PQntuples(r) == 0)
-        rc = not_found(err);
+        rc = admin_db_not_found(err);
     else if (!(*out = admin_db_row(r, 0)))
         rc = no_memory(err);
     PQclear(r);
@@ -150,7 +144,7 @@ enum admin_db_rc admin_db_user_update(struct admin_db *db, const char *tenant_id
         goto fail;
     if (PQntuples(r) == 0) {
         PQclear(r);
-        rc = not_found(err);
+        rc = admin_db_not_found(err);
         goto fail;
     }
     const char *extension = u->extension ? u->extension : PQgetvalue(r, 0, 0);
@@ -210,5 +204,5 @@ enum admin_db_rc admin_db_user_delete(struct admin_db *db, const char *tenant_id
         return rc;
     int found = PQntuples(r) > 0;
     PQclear(r);
-    return found ? ADMIN_DB_OK : not_found(err);
+    return found ? ADMIN_DB_OK : admin_db_not_found(err);
 }
