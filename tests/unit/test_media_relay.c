@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "udp_test_util.h"
+
 #include "common/clock.h"
 #include "common/log.h"
 #include "media/media.h"
@@ -48,32 +50,6 @@ static struct media_session *session(struct media_engine *eng)
         print_error("media_session_create: %s\n", err);
     assert_non_null(s);
     return s;
-}
-
-/* A phone: a UDP socket on 127.0.0.1 at a kernel-chosen port. */
-static int phone(void)
-{
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
-
-static int port_of(int fd)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    return ntohs(a.sin_port);
-}
-
-static void send_to(int fd, int port, const uint8_t *buf, size_t len)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-                            .sin_port = htons((uint16_t)port)};
-    assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&a, sizeof a), (ssize_t)len);
 }
 
 /* Length of the next datagram on fd within DEADLINE (its source port in *from), or -1. */

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "udp_test_util.h"
+
 #include "common/clock.h"
 #include "media/media.h"
 
@@ -26,31 +28,6 @@
 
 static const uint8_t phone_key[MEDIA_SRTP_KEY_LEN] = "phone-key-0123456789abcdefghi"; /* 29+NUL */
 static const uint8_t node_key[MEDIA_SRTP_KEY_LEN] = "node-key-0123456789abcdefghij";
-
-static int phone(void)
-{
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
-
-static int port_of(int fd)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    return ntohs(a.sin_port);
-}
-
-static void send_to(int fd, int port, const uint8_t *buf, size_t len)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-                            .sin_port = htons((uint16_t)port)};
-    assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&a, sizeof a), (ssize_t)len);
-}
 
 static ssize_t recv_within(int fd, uint8_t *buf, size_t cap)
 {
