@@ -29,13 +29,6 @@
 
 #define MAX_FORKS 16
 
-long long b2bua_wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 void b2bua_random_tag(char *out, size_t len)
 {
     unsigned char r[8] = {0};
@@ -234,7 +227,7 @@ static void won(struct call *c, struct fork *f, sip_t const *sip)
         nta_incoming_destroy(c->irq);
     c->irq = NULL;
     c->state = CALL_CONFIRMED;
-    c->answered_ms = b2bua_wall_ms();
+    c->answered_ms = clock_wall_ms();
     c->answered_mono = clock_mono();
     if (c->setup_timer) {
         su_timer_destroy(c->setup_timer);
@@ -272,7 +265,7 @@ int b2bua_on_fork_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip
             answer_a(c, status, phrase, sip->sip_payload->pl_data, sip->sip_payload->pl_len);
         }
         if (!c->progress_ms && (status == 180 || status == 183))
-            c->progress_ms = b2bua_wall_ms();
+            c->progress_ms = clock_wall_ms();
         if (status == 180 && !c->ringing_sent) {
             c->ringing_sent = 1;
             answer_a(c, status, phrase, NULL, 0);

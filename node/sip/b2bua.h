@@ -43,7 +43,6 @@ struct gw_plan {
     char *extra;  /* the caller's Diversion header lines, passed on ("...\r\n"); may be NULL */
 };
 
-long long b2bua_wall_ms(void);
 void b2bua_random_tag(char *out, size_t len);
 void b2bua_copy(char *dst, size_t len, const char *src);
 /* Answers A's INVITE with a failure and ends the call. */

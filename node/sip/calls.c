@@ -32,13 +32,6 @@ struct calls {
     int ndead;
 };
 
-static long long wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 const struct calls_deps *calls_deps(const struct calls *cs)
 {
     return &cs->deps;
@@ -61,7 +54,7 @@ struct call *call_new(struct calls *cs)
              r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
              r[15]);
     c->calls = cs;
-    c->created_ms = wall_ms();
+    c->created_ms = clock_wall_ms();
     c->a.local_cseq = 100;
     c->b.local_cseq = 0;
     snprintf(c->node, sizeof c->node, "%s", cs->deps.cfg->node_id);
@@ -210,7 +203,7 @@ static void release(struct call *c)
 void call_end(struct call *c, const char *why)
 {
     struct calls *cs = c->calls;
-    long long now = wall_ms();
+    long long now = clock_wall_ms();
     log_info(c->a.call_id[0] ? c->a.call_id : NULL,
              "call %s %s@%s -> %s ended (%s) after %lld ms, answered %lld ms", c->uuid, c->caller,
              c->domain, c->callee, why, now - c->created_ms,
@@ -384,8 +377,8 @@ static int drop_call(const char *key, void *value, void *arg)
     (void)key;
     (void)arg;
     struct call *c = value;
-    call_cdr_submit(c, "node stopping", wall_ms()); /* main stops the CDR writer after us */
-    c->calls = NULL;                                /* the tables are going away with us */
+    call_cdr_submit(c, "node stopping", clock_wall_ms()); /* main stops the CDR writer after us */
+    c->calls = NULL;                                      /* the tables are going away with us */
     release(c);
     return 1;
 }

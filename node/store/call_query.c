@@ -3,19 +3,14 @@
  * that expired) are removed on the way. */
 #include "store/call_query.h"
 
+#include "common/clock.h"
+
 #include "store/reg_query.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
-
-static long long wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static json_t *leg(json_t *side)
 {
@@ -50,7 +45,7 @@ json_t *call_query_tenant(struct reg_query *q, const char *tenant_id, char *err,
     if (!m)
         return NULL;
     json_t *out = json_array();
-    long long now = wall_ms();
+    long long now = clock_wall_ms();
     for (size_t i = 0; out && m->type == REDIS_REPLY_ARRAY && i < m->elements; i++) {
         const char *uuid = m->element[i]->str;
         char key[128];

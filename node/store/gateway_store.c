@@ -2,6 +2,8 @@
  * to Redis are this node's wall clock (nodes keep NTP time, like the node registry). */
 #include "store/gateway_store.h"
 
+#include "common/clock.h"
+
 #include "common/log.h"
 
 #include <stdio.h>
@@ -23,13 +25,6 @@ struct reply_ctx {
     gateway_slot_f *slot_cb;
     void *arg;
 };
-
-static long long wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 struct gateway_store *gateway_store_create(struct redis_conn *redis)
 {
@@ -97,7 +92,7 @@ int gateway_store_ping(struct gateway_store *gs, const char *id, const char *nod
     char k[80], status_s[16], now_s[24], down_s[16], ttl_s[16];
     key(k, sizeof k, "gw", id);
     snprintf(status_s, sizeof status_s, "%d", status);
-    snprintf(now_s, sizeof now_s, "%lld", wall_ms() / 1000);
+    snprintf(now_s, sizeof now_s, "%lld", clock_wall_ms() / 1000);
     snprintf(down_s, sizeof down_s, "%d", down_after);
     snprintf(ttl_s, sizeof ttl_s, "%d", ttl);
     const char *argv[] = {k, answered ? "1" : "0", status_s, now_s, down_s, ttl_s, node};
@@ -188,7 +183,7 @@ static int acquire(struct gateway_store *gs, const char *kind, const char *id, c
     char calls_k[80], cps_k[80], now_s[24], lease_s[16], max_s[16];
     key(calls_k, sizeof calls_k, calls_prefix(kind), id);
     key(cps_k, sizeof cps_k, kind[0] == 't' ? "tcps" : "gwcps", id);
-    snprintf(now_s, sizeof now_s, "%lld", wall_ms());
+    snprintf(now_s, sizeof now_s, "%lld", clock_wall_ms());
     snprintf(lease_s, sizeof lease_s, "%d", lease_ms);
     snprintf(max_s, sizeof max_s, "%d", max_calls > 0 ? max_calls : 0);
     const char *argv[] = {
@@ -213,7 +208,7 @@ static int renew(struct gateway_store *gs, const char *kind, const char *id, con
 {
     char k[80], until_s[24], pexpire_s[24];
     key(k, sizeof k, calls_prefix(kind), id);
-    snprintf(until_s, sizeof until_s, "%lld", wall_ms() + lease_ms);
+    snprintf(until_s, sizeof until_s, "%lld", clock_wall_ms() + lease_ms);
     snprintf(pexpire_s, sizeof pexpire_s, "%d", lease_ms + 1000);
     const char *zadd[] = {"ZADD", k, "XX", until_s, uuid};
     const char *pexpire[] = {"PEXPIRE", k, pexpire_s};

@@ -3,6 +3,8 @@
  * keep NTP time (a skew well under dead_after_ms is harmless). */
 #include "store/node_registry.h"
 
+#include "common/clock.h"
+
 #include "common/log.h"
 
 #include <stdio.h>
@@ -25,13 +27,6 @@ struct node_registry {
     struct names live, dead;
     int reading;
 };
-
-static long long wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static void names_clear(struct names *l)
 {
@@ -61,7 +56,7 @@ static void on_members(void *arg, redisReply *reply)
     if (!reply || reply->type != REDIS_REPLY_ARRAY)
         return; /* keep the last snapshot: an outage is not everyone's death */
     struct names live = {0}, dead = {0};
-    long long now = wall_ms();
+    long long now = clock_wall_ms();
     int ok = names_add(&live, nr->self) == 0;
     for (size_t i = 0; ok && i + 1 < reply->elements; i += 2) {
         redisReply *name = reply->element[i], *score = reply->element[i + 1];
@@ -88,7 +83,7 @@ static void beat(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
     (void)t;
     struct node_registry *nr = (struct node_registry *)arg;
     char now_s[24], old_s[24];
-    long long now = wall_ms();
+    long long now = clock_wall_ms();
     snprintf(now_s, sizeof now_s, "%lld", now);
     snprintf(old_s, sizeof old_s, "%lld", now - FORGET_MS);
     const char *add[] = {"ZADD", "tandem:nodes", now_s, nr->self};

@@ -258,6 +258,7 @@ class Phone:
             self.pending.insert(0, first)
         elif first is not None:
             cseq = 2
+            self.challenge = first
             self._ack(text, first)
             ch = dict(re.findall(r'(\w+)="?([^",]*)"?',
                                  first.header("proxy-authenticate").split(" ", 1)[1]))
@@ -284,13 +285,17 @@ class Phone:
                 break
         final = responses[-1]
         if final.status < 300:
-            self.dialog.update(remote_tag=final.tag("to"), target=final.contact_uri(),
-                               remote_sdp=final.body, to=final.header("to"),
-                               from_=final.header("from"))
-            self.send_in_dialog("ACK", cseq=self.dialog["cseq"])
+            self.confirm(final)
         else:
             self._ack(text, final)
         return responses
+
+    def confirm(self, final):
+        """Takes the dialog from a 2xx to our INVITE (tags, target, the answer) and ACKs it."""
+        self.dialog.update(remote_tag=final.tag("to"), target=final.contact_uri(),
+                           remote_sdp=final.body, to=final.header("to"),
+                           from_=final.header("from"))
+        self.send_in_dialog("ACK", cseq=self.dialog["cseq"])
 
     def cancel(self):
         text = self.dialog["invite"]

@@ -41,11 +41,7 @@ def call_and_answer(caller, callee, callee_name="4002"):
     responses = []
     while not responses or responses[-1].status < 200:
         responses.append(caller.next(want=lambda m: not m.is_request))
-    d = caller.dialog
-    final = responses[-1]
-    d.update(remote_tag=final.tag("to"), target=final.contact_uri(), remote_sdp=final.body,
-             to=final.header("to"), from_=final.header("from"))
-    caller.send_in_dialog("ACK", cseq=d["cseq"])
+    caller.confirm(responses[-1])
     callee.next(want=lambda m: m.is_request and m.method == "ACK")
     return inv, responses
 
@@ -64,8 +60,12 @@ def audio_flows(caller, callee):
 def test_invite_without_credentials_gets_407(env):
     _, node1, _ = env
     caller, callee = phones(node1)
-    r = caller.call("4002", wait_final=False)
-    # the phone answered the 407 already; the first response it saw is the challenge
+    caller.call("4002", wait_final=False)
+    # The node challenged the INVITE for the caller's own domain; the phone answered it.
+    challenge = caller.challenge
+    assert challenge.status == 407
+    assert f'realm="{DOMAIN}"' in challenge.header("proxy-authenticate")
+    assert 'qop="auth"' in challenge.header("proxy-authenticate")
     assert caller.dialog["invite"].count("Proxy-Authorization") == 1
     caller.cancel()
     caller.close()

@@ -44,9 +44,7 @@ def answered_call(caller, callee, seconds=0.0):
     callee.answer()
     final = caller.next(want=lambda m: not m.is_request and m.status >= 200)
     assert final.status == 200
-    caller.dialog.update(remote_tag=final.tag("to"), target=final.contact_uri(),
-                         remote_sdp=final.body, to=final.header("to"), from_=final.header("from"))
-    caller.send_in_dialog("ACK", cseq=caller.dialog["cseq"])
+    caller.confirm(final)
     callee.next(want=lambda m: m.is_request and m.method == "ACK")
     time.sleep(seconds)
     assert caller.bye().status == 200
@@ -114,9 +112,7 @@ def test_cdrs_are_spooled_while_postgres_is_down_and_replayed_once(env):
     caller.call("5002", wait_final=False)
     callee.answer()
     final = caller.next(want=lambda m: not m.is_request and m.status >= 200)
-    caller.dialog.update(remote_tag=final.tag("to"), target=final.contact_uri(),
-                         remote_sdp=final.body, to=final.header("to"), from_=final.header("from"))
-    caller.send_in_dialog("ACK", cseq=caller.dialog["cseq"])
+    caller.confirm(final)
     callee.next(want=lambda m: m.is_request and m.method == "ACK")
     stack.pg.stop()
     try:

@@ -156,9 +156,7 @@ def connect(phone, carrier):
     responses = wait_final(phone)
     assert responses[-1].status == 200
     final = responses[-1]
-    phone.dialog.update(remote_tag=final.tag("to"), target=final.contact_uri(),
-                        remote_sdp=final.body, to=final.header("to"), from_=final.header("from"))
-    phone.send_in_dialog("ACK", cseq=phone.dialog["cseq"])
+    phone.confirm(final)
     carrier.next(want=lambda m: m.is_request and m.method == "ACK")
     return inv
 

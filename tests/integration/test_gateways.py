@@ -80,14 +80,6 @@ def caller(node):
     return p
 
 
-def finish(phone, responses):
-    final = responses[-1]
-    phone.dialog.update(remote_tag=final.tag("to"), target=final.contact_uri(),
-                        remote_sdp=final.body, to=final.header("to"),
-                        from_=final.header("from"))
-    phone.send_in_dialog("ACK", cseq=phone.dialog["cseq"])
-
-
 def wait_final(phone):
     responses = []
     while not responses or responses[-1].status < 200:
@@ -110,7 +102,7 @@ def test_route_rewrites_the_number_and_fails_over_after_a_silent_gateway(env):
     assert sdp_media(inv.body)[0] == "127.0.0.1"
     responses = wait_final(a)
     assert responses[-1].status == 200
-    finish(a, responses)
+    a.confirm(responses[-1])
     good.next(want=lambda m: m.is_request and m.method == "ACK")
     # Audio both ways through the node.
     a.rtp.send(sdp_media(a.dialog["remote_sdp"]), count=10, tag=b"X")
@@ -134,7 +126,7 @@ def test_failover_status_moves_to_the_next_gateway(env):
     carriers["good"].answer()
     responses = wait_final(a)
     assert responses[-1].status == 200
-    finish(a, responses)
+    a.confirm(responses[-1])
     assert a.bye().status == 200
     carriers["good"].expect_bye()
     a.close()
@@ -173,7 +165,7 @@ def test_carrier_challenge_is_answered_with_the_gateway_credentials(env):
                   to_tag="c2")
     responses = wait_final(a)
     assert responses[-1].status == 200
-    finish(a, responses)
+    a.confirm(responses[-1])
     assert a.bye().status == 200
     trunk.expect_bye()
     a.close()
@@ -188,7 +180,7 @@ def test_did_from_the_gateway_rings_the_extension(env):
     assert inv.header("from").find("carrier") >= 0
     responses = wait_final(inbound)
     assert responses[-1].status == 200
-    finish(inbound, responses)
+    inbound.confirm(responses[-1])
     b.next(want=lambda m: m.is_request and m.method == "ACK")
     assert inbound.bye().status == 200
     b.expect_bye()

@@ -39,9 +39,7 @@ def answer(caller, callee):
     invite = callee.answer()
     final = caller.next(want=lambda m: not m.is_request and m.status >= 200)
     assert final.status == 200
-    caller.dialog.update(remote_tag=final.tag("to"), target=final.contact_uri(),
-                         remote_sdp=final.body, to=final.header("to"), from_=final.header("from"))
-    caller.send_in_dialog("ACK", cseq=caller.dialog["cseq"])
+    caller.confirm(final)
     callee.next(want=lambda m: m.is_request and m.method == "ACK")
     return sdp_media(final.body), sdp_media(invite.body)
 

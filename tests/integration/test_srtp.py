@@ -97,9 +97,7 @@ def wait_final(p):
         responses.append(p.next(timeout=10, want=lambda m: not m.is_request and
                                 m.header("call-id") == p.dialog["call_id"]))
     final = responses[-1]
-    p.dialog.update(remote_tag=final.tag("to"), target=final.contact_uri(),
-                    remote_sdp=final.body, to=final.header("to"), from_=final.header("from"))
-    p.send_in_dialog("ACK", cseq=p.dialog["cseq"])
+    p.confirm(final)
     return final
 
 

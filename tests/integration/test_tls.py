@@ -75,10 +75,7 @@ def test_call_reaches_a_tls_phone_over_its_connection(env):
                         m.header("call-id") == caller.dialog["call_id"])
     assert final.status == 200
     assert sdp_media(final.body)[0] == "127.0.0.1"
-    d = caller.dialog
-    d.update(remote_tag=final.tag("to"), target=final.contact_uri(), remote_sdp=final.body,
-             to=final.header("to"), from_=final.header("from"))
-    caller.send_in_dialog("ACK", cseq=d["cseq"])
+    caller.confirm(final)
     next_request("ACK")
     assert caller.bye().status == 200
     bye = next_request("BYE")
