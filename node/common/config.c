@@ -78,6 +78,9 @@ static const struct config_key keys[] = {
     STR("cdr.spool_path", cdr_spool_path),
     INT("cdr.batch_max", cdr_batch_max, 1, 1000),
     INT("cdr.flush_ms", cdr_flush_ms, 10, 60000),
+    STR("cluster.failover", cluster_failover),
+    STR("cluster.vip_interface", cluster_vip_interface),
+    INT("cluster.vip_prefix", cluster_vip_prefix, 1, 32),
 };
 
 void config_defaults(struct tandem_config *cfg)
@@ -119,6 +122,8 @@ void config_defaults(struct tandem_config *cfg)
     cfg->nat_keepalive_interval = 30;
     cfg->nat_keepalive_failures = 3;
     strcpy(cfg->cdr_spool_path, "/var/spool/tandem/cdr.spool");
+    strcpy(cfg->cluster_failover, "vip");
+    cfg->cluster_vip_prefix = 24;
     cfg->cdr_batch_max = 100;
     cfg->cdr_flush_ms = 1000;
 }
@@ -201,6 +206,11 @@ int config_check(const struct tandem_config *cfg, char *err, size_t errlen)
     }
     if (cfg->sip_tls_port && !cfg->sip_tls_cert_dir[0]) {
         snprintf(err, errlen, "sip.tls_cert_dir: required when sip.tls_port is set");
+        return -1;
+    }
+    if (strcmp(cfg->cluster_failover, "vip") && strcmp(cfg->cluster_failover, "reinvite") &&
+        strcmp(cfg->cluster_failover, "off")) {
+        snprintf(err, errlen, "cluster.failover: must be vip, reinvite or off");
         return -1;
     }
     if (!cfg->sip_udp && !cfg->sip_tcp) {

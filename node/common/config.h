@@ -60,6 +60,10 @@ struct tandem_config {
     char cdr_spool_path[512]; /* CDRs wait here while PostgreSQL is unreachable */
     int cdr_batch_max;        /* rows per INSERT */
     int cdr_flush_ms;         /* longest a CDR waits for its batch to fill */
+
+    char cluster_failover[16];      /* "vip", "reinvite" or "off": how a dead node's calls move */
+    char cluster_vip_interface[32]; /* interface a taken-over address goes on; "": none to add */
+    int cluster_vip_prefix;
 };
 
 void config_defaults(struct tandem_config *cfg);

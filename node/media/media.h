@@ -70,6 +70,13 @@ void media_engine_destroy(struct media_engine *eng);
  * and used only in log lines. */
 struct media_session *media_session_create(struct media_engine *eng, const char *call_id, char *err,
                                            size_t errlen);
+/* A session of another (dead) node taken over: both legs bound on address (its VIP) at the
+ * ports it used, which need not be in this node's range, then relaying as any session; the
+ * setters rebuild its remotes and keys. max_sessions is not applied: a failover must not drop
+ * calls because the survivor is full. NULL with a reason in err when a port cannot be bound. */
+struct media_session *media_session_adopt(struct media_engine *eng, const char *call_id,
+                                          const char *address, int port_a, int port_b, char *err,
+                                          size_t errlen);
 /* Closes the session's sockets and frees its ports at once; the memory is reclaimed by its
  * media thread shortly after. NULL is accepted. */
 void media_session_destroy(struct media_session *s);

@@ -91,6 +91,7 @@ struct media_session {
     struct media_session *prev, *next; /* engine's live list, under eng->lock */
     struct media_session *grave_next;  /* thread's graveyard, under thr->lock */
     int dead;                          /* destroyed: sockets closed, waiting to be freed */
+    int foreign; /* adopted from a dead node: its ports are not in this node's range */
     char call_id[128];
     struct media_leg leg[2];
 };
@@ -141,6 +142,10 @@ void media_ports_free(struct media_ports *p);
  * -1 with a reason in err. */
 int media_ports_alloc(struct media_ports *p, int fds[2], char *err, size_t errlen);
 void media_ports_release(struct media_ports *p, int rtp_port);
+/* Binds rtp_port and rtp_port + 1 on local (any port given, outside the range too), even when
+ * local is not (yet) an address of this host (IP_FREEBIND: a VIP being taken over). 0 and
+ * fds[MEDIA_RTP], fds[MEDIA_RTCP] non-blocking, or -1 with errno set. */
+int media_ports_bind_pair(const struct media_peer *local, int rtp_port, int fds[2]);
 
 /* media_relay.c: one batch from one socket, called by its media thread. */
 void media_relay_batch(struct media_thread *t, struct media_sock *ms);

@@ -161,3 +161,32 @@ void media_ports_release(struct media_ports *p, int rtp_port)
     if (rtp_port >= p->first && i < p->npairs)
         p->used[i] = 0;
 }
+
+int media_ports_bind_pair(const struct media_peer *local, int rtp_port, int fds[2])
+{
+    if (rtp_port < 1 || rtp_port > 65534) {
+        errno = EINVAL;
+        return -1;
+    }
+    fds[0] = fds[1] = -1;
+    for (int k = 0; k < 2; k++) {
+        int fd = socket(local->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        int on = 1;
+        struct media_peer at = *local;
+        set_port(&at, rtp_port + k);
+        if (fd < 0 ||
+            /* IP_FREEBIND covers IPv6 sockets too on Linux. */
+            setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof on) != 0 ||
+            bind(fd, (const struct sockaddr *)&at.addr, at.len) != 0) {
+            int saved = errno;
+            if (fd >= 0)
+                close(fd);
+            if (fds[0] >= 0)
+                close(fds[0]);
+            errno = saved;
+            return -1;
+        }
+        fds[k] = fd;
+    }
+    return 0;
+}

@@ -49,7 +49,7 @@ void media_session_free(struct media_session *s)
 static void unaccount(struct media_engine *eng, struct media_session *s)
 {
     for (int l = 0; l < 2; l++) {
-        if (s->leg[l].port > 0)
+        if (s->leg[l].port > 0 && !s->foreign)
             media_ports_release(&eng->ports, s->leg[l].port);
     }
     if (s->prev)
@@ -97,7 +97,7 @@ static int account(struct media_engine *eng, struct media_session *s, char *err,
     return 0;
 }
 
-struct media_session *media_session_create(struct media_engine *eng, const char *call_id, char *err,
+static struct media_session *session_alloc(struct media_engine *eng, const char *call_id, char *err,
                                            size_t errlen)
 {
     struct media_session *s = calloc(1, sizeof *s);
@@ -119,18 +119,13 @@ struct media_session *media_session_create(struct media_engine *eng, const char 
         for (int pt = 0; pt < 128; pt++)
             s->leg[l].pt_map[pt] = (uint8_t)pt;
     }
+    return s;
+}
 
-    pthread_mutex_lock(&eng->lock);
-    int rc = account(eng, s, err, errlen);
-    pthread_mutex_unlock(&eng->lock);
-    if (rc != 0) {
-        log_warn(s->call_id, "%s", err);
-        media_session_free(s);
-        return NULL;
-    }
-
-    /* The session is complete before its first fd enters epoll: from then on its thread may
-     * relay packets for it. */
+/* The session is complete before its first fd enters epoll: from then on its thread may relay
+ * packets for it. */
+static struct media_session *session_start(struct media_session *s, char *err, size_t errlen)
+{
     for (int l = 0; l < 2; l++) {
         for (int k = 0; k < 2; k++) {
             struct media_sock *ms = &s->leg[l].sock[k];
@@ -146,6 +141,63 @@ struct media_session *media_session_create(struct media_engine *eng, const char 
     log_debug(s->call_id, "media: session on ports %d and %d, thread %d", s->leg[0].port,
               s->leg[1].port, s->thr->index);
     return s;
+}
+
+struct media_session *media_session_create(struct media_engine *eng, const char *call_id, char *err,
+                                           size_t errlen)
+{
+    struct media_session *s = session_alloc(eng, call_id, err, errlen);
+    if (!s)
+        return NULL;
+    pthread_mutex_lock(&eng->lock);
+    int rc = account(eng, s, err, errlen);
+    pthread_mutex_unlock(&eng->lock);
+    if (rc != 0) {
+        log_warn(s->call_id, "%s", err);
+        media_session_free(s);
+        return NULL;
+    }
+    return session_start(s, err, errlen);
+}
+
+struct media_session *media_session_adopt(struct media_engine *eng, const char *call_id,
+                                          const char *address, int port_a, int port_b, char *err,
+                                          size_t errlen)
+{
+    struct media_peer local;
+    if (media_addr_parse(address, 0, &local) != 0 ||
+        local.addr.ss_family != eng->ports.local.addr.ss_family) {
+        snprintf(err, errlen, "media: cannot adopt a session on address %s", address);
+        return NULL;
+    }
+    struct media_session *s = session_alloc(eng, call_id, err, errlen);
+    if (!s)
+        return NULL;
+    s->foreign = 1;
+    int ports[2] = {port_a, port_b};
+    for (int l = 0; l < 2; l++) {
+        int fds[2];
+        if (media_ports_bind_pair(&local, ports[l], fds) != 0) {
+            snprintf(err, errlen, "media: cannot bind %s:%d: %s", address, ports[l],
+                     strerror(errno));
+            log_warn(s->call_id, "%s", err);
+            media_session_free(s);
+            return NULL;
+        }
+        s->leg[l].port = ports[l];
+        for (int k = 0; k < 2; k++)
+            s->leg[l].sock[k].fd = fds[k];
+    }
+    pthread_mutex_lock(&eng->lock);
+    s->next = eng->sessions;
+    if (eng->sessions)
+        eng->sessions->prev = s;
+    eng->sessions = s;
+    eng->nsessions++;
+    s->thr = media_engine_pick_thread(eng);
+    s->thr->nsessions++;
+    pthread_mutex_unlock(&eng->lock);
+    return session_start(s, err, errlen);
 }
 
 void media_session_destroy(struct media_session *s)

@@ -186,6 +186,7 @@ static void answer_a(struct call *c, int status, const char *phrase, const char 
                   sizeof contact);
     if (b_sdp && c->media) {
         struct sdp_audio audio;
+        call_note_sdp(c, MEDIA_LEG_B, 1, b_sdp, b_len);
         if (sdp_audio_find(b_sdp, b_len, &audio) == 0) {
             media_leg_set_remote(c->media, MEDIA_LEG_B, audio.ip, audio.port, audio.rtcp_port);
             /* SRTP (call_srtp.c): B's key keys leg B's receive side; a refused key leaves that
@@ -404,6 +405,7 @@ char *b2bua_prepare_media(struct call *c)
     }
     c->a.media_port = media_leg_local_port(c->media, MEDIA_LEG_A);
     c->b.media_port = media_leg_local_port(c->media, MEDIA_LEG_B);
+    call_note_sdp(c, MEDIA_LEG_A, 1, c->offer, strlen(c->offer));
     media_leg_set_remote(c->media, MEDIA_LEG_A, offer.ip, offer.port, offer.rtcp_port);
     return sdp_b;
 }

@@ -37,6 +37,7 @@ struct dlg_side {
     char destination[160]; /* next hop: "sip:ip:port;transport=x" (the NAT-facing address) */
     unsigned long local_cseq, remote_cseq;
     int media_port; /* this node's RTP port facing the peer */
+    char via[64];   /* address requests on this dialog leave from (a VIP taken over); "": ours */
 };
 
 enum call_state { CALL_EARLY, CALL_CONFIRMED, CALL_ENDED };
@@ -85,6 +86,11 @@ struct call {
         struct sdp_crypto party; /* the party's key from its SDP: the node receives with it */
         int have_party;
     } srtp[2];
+    /* The latest SDP bodies per leg (MEDIA_LEG_A, MEDIA_LEG_B), malloc'ed: what the leg's party
+     * sent, and what the node sent it. In the record, so a successor can rebuild the media
+     * session (addresses, SRTP keys) and re-offer it (call_recover.c). */
+    char *sdp_party[2], *sdp_sent[2];
+    char failover_from[64]; /* the node that carried the call before a failover; "" if none */
 };
 
 struct calls_deps {
@@ -122,6 +128,8 @@ void call_publish(struct call *c);
 void call_index(struct call *c);
 /* Gives the call the uuid the REST API already announced; -1 when taken or malformed. */
 int call_rekey(struct call *c, const char *uuid);
+/* Frees a call that is in no table and holds no media (a record read from Redis). */
+void call_free_record(struct call *c);
 /* The call is over: media released, record deleted, memory freed. */
 void call_end(struct call *c, const char *why);
 /* call_srtp.c: SRTP per leg. The caller's leg is SRTP iff its offer is RTP/SAVP with a key the
@@ -135,17 +143,23 @@ int call_srtp_offer(struct call *c, const struct sdp_audio *a_offer);
 int call_srtp_learn(struct call *c, int from, const struct sdp_audio *sdp);
 /* sdp rewritten for the party on leg `toward` at the node's port (sdp_rewrite_audio_srtp with
  * the leg's node key, or plain); a call without SRTP keeps sdp_rewrite_audio. NULL on error. */
-char *call_srtp_rewrite(const struct call *c, int toward, const char *sdp, size_t len, int port);
+char *call_srtp_rewrite(struct call *c, int toward, const char *sdp, size_t len, int port);
+/* Keeps a copy of the SDP a leg's party sent (party 1) or the node sent it (party 0) for the
+ * record. Out of memory keeps the older copy: recovery then re-offers stale media. */
+void call_note_sdp(struct call *c, int leg, int party, const char *sdp, size_t len);
 
 /* call_cdr.c: the call's CDR as of end_ms (unix ms), and its submission to deps->cdrs (skipped
  * for what never was a call: no tenant yet, or why "challenged"). */
 void call_cdr_fill(const struct call *c, long long end_ms, struct cdr *out);
 void call_cdr_submit(const struct call *c, const char *why, long long end_ms);
 struct call *calls_find_local(struct calls *cs, const char *call_id);
+struct call *calls_find_uuid(struct calls *cs, const char *uuid);
 json_t *call_to_json(const struct call *c);
 int call_from_json(struct call *c, json_t *j);
 /* Our Contact URI for a dialog whose next hop uses this transport. */
 void calls_contact(const struct calls *cs, const char *transport, char *out, size_t len);
+/* Our Contact URI on a dialog: its VIP (dlg_side.via) when it has one, else calls_contact. */
+void calls_side_contact(const struct calls *cs, const struct dlg_side *side, char *out, size_t len);
 
 /* originate.c: a call the REST API asked for (JSON text from the mailbox): ring the extension
  * "from" first, then connect it to "to" (an extension or a number for the routes). */

@@ -56,6 +56,7 @@ void call_cdr_fill(const struct call *c, long long end_ms, struct cdr *out)
     snprintf(out->callee_routed, sizeof out->callee_routed, "%s", c->callee_routed);
     snprintf(out->gateway, sizeof out->gateway, "%s", c->gateway);
     snprintf(out->node, sizeof out->node, "%s", c->node);
+    out->failover = c->failover_from[0] != 0;
     out->start_ms = c->created_ms;
     out->progress_ms = c->progress_ms;
     out->answer_ms = c->answered_ms;

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "media/media.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 _Static_assert(SDP_SRTP_KEY_LEN == MEDIA_SRTP_KEY_LEN, "one SRTP key length on both sides");
@@ -56,10 +57,29 @@ int call_srtp_learn(struct call *c, int from, const struct sdp_audio *sdp)
     return 0;
 }
 
-char *call_srtp_rewrite(const struct call *c, int toward, const char *sdp, size_t len, int port)
+char *call_srtp_rewrite(struct call *c, int toward, const char *sdp, size_t len, int port)
 {
+    char *out;
     if (!c->srtp_call || (toward != MEDIA_LEG_A && toward != MEDIA_LEG_B))
-        return sdp_rewrite_audio(sdp, len, c->media_ip, port);
-    return sdp_rewrite_audio_srtp(sdp, len, c->media_ip, port,
-                                  c->srtp[toward].on ? &c->srtp[toward].node : NULL);
+        out = sdp_rewrite_audio(sdp, len, c->media_ip, port);
+    else
+        out = sdp_rewrite_audio_srtp(sdp, len, c->media_ip, port,
+                                     c->srtp[toward].on ? &c->srtp[toward].node : NULL);
+    if (out)
+        call_note_sdp(c, toward, 0, out, strlen(out));
+    return out;
+}
+
+void call_note_sdp(struct call *c, int leg, int party, const char *sdp, size_t len)
+{
+    if (leg != MEDIA_LEG_A && leg != MEDIA_LEG_B)
+        return;
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return;
+    memcpy(copy, sdp, len);
+    copy[len] = 0;
+    char **slot = party ? &c->sdp_party[leg] : &c->sdp_sent[leg];
+    free(*slot);
+    *slot = copy;
 }

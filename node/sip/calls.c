@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/strmap.h"
 #include "media/media.h"
+#include "sip/sip_tports.h"
 #include "store/call_store.h"
 
 #include <stdio.h>
@@ -76,28 +77,67 @@ void calls_contact(const struct calls *cs, const char *transport, char *out, siz
              tcp ? "tcp" : "");
 }
 
+void calls_side_contact(const struct calls *cs, const struct dlg_side *side, char *out, size_t len)
+{
+    const char *transport = strstr(side->destination, "transport=tcp") ? "tcp" : "udp";
+    if (!side->via[0]) {
+        calls_contact(cs, transport, out, len);
+        return;
+    }
+    int tcp = !strcmp(transport, "tcp");
+    snprintf(out, len, strchr(side->via, ':') ? "<sip:tandem@[%s]:%d%s>" : "<sip:tandem@%s:%d%s>",
+             side->via, cs->deps.cfg->sip_port, tcp ? ";transport=tcp" : "");
+}
+
 /* ---- records ---- */
 
 static json_t *side_to_json(const struct dlg_side *s)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:i}", "call_id", s->call_id,
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:s}", "call_id", s->call_id,
                      "local", s->local_hdr, "remote", s->remote_hdr, "target", s->remote_target,
                      "route", s->route, "destination", s->destination, "local_cseq",
                      (json_int_t)s->local_cseq, "remote_cseq", (json_int_t)s->remote_cseq,
-                     "media_port", s->media_port);
+                     "media_port", s->media_port, "via", s->via);
 }
 
 json_t *call_to_json(const struct call *c)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, "
-                     "s:o}",
-                     "uuid", c->uuid, "domain", c->domain, "tenant_id", c->tenant_id, "caller",
-                     c->caller, "callee", c->callee, "callee_routed", c->callee_routed, "gateway",
-                     c->gateway, "node", c->node, "media_ip", c->media_ip, "state",
-                     c->state == CALL_CONFIRMED ? "confirmed" : "early", "created_ms",
-                     (json_int_t)c->created_ms, "progress_ms", (json_int_t)c->progress_ms,
-                     "answered_ms", (json_int_t)c->answered_ms, "a", side_to_json(&c->a), "b",
-                     side_to_json(&c->b));
+    json_t *j = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:s, s:b, "
+        "s:i}",
+        "uuid", c->uuid, "domain", c->domain, "tenant_id", c->tenant_id, "caller", c->caller,
+        "callee", c->callee, "callee_routed", c->callee_routed, "gateway", c->gateway, "node",
+        c->node, "media_ip", c->media_ip, "state",
+        c->state == CALL_CONFIRMED ? "confirmed" : "early", "created_ms", (json_int_t)c->created_ms,
+        "progress_ms", (json_int_t)c->progress_ms, "answered_ms", (json_int_t)c->answered_ms, "a",
+        side_to_json(&c->a), "b", side_to_json(&c->b), "failover_from", c->failover_from,
+        "srtp_call", c->srtp_call != 0, "on_hold", c->on_hold);
+    /* The media as negotiated: what a successor needs to rebuild it (call_recover.c). */
+    static const char *const party_key[2] = {"a_sdp", "b_sdp"}, *const sent_key[2] = {"a_sdp_sent",
+                                                                                      "b_sdp_sent"};
+    for (int leg = 0; j && leg < 2; leg++) {
+        if (c->sdp_party[leg])
+            json_object_set_new(j, party_key[leg], json_string(c->sdp_party[leg]));
+        if (c->sdp_sent[leg])
+            json_object_set_new(j, sent_key[leg], json_string(c->sdp_sent[leg]));
+    }
+    return j;
+}
+
+void call_free_record(struct call *c)
+{
+    free(c->offer);
+    for (int leg = 0; leg < 2; leg++) {
+        free(c->sdp_party[leg]);
+        free(c->sdp_sent[leg]);
+    }
+    free(c);
+}
+
+static char *dup_str(json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? strdup(v) : NULL;
 }
 
 static int copy_str(json_t *o, const char *key, char *dst, size_t len)
@@ -121,6 +161,8 @@ static int side_from_json(struct dlg_side *s, json_t *o)
     s->local_cseq = (unsigned long)json_integer_value(json_object_get(o, "local_cseq"));
     s->remote_cseq = (unsigned long)json_integer_value(json_object_get(o, "remote_cseq"));
     s->media_port = (int)json_integer_value(json_object_get(o, "media_port"));
+    const char *via = json_string_value(json_object_get(o, "via"));
+    snprintf(s->via, sizeof s->via, "%s", via ? via : "");
     return 0;
 }
 
@@ -143,6 +185,14 @@ int call_from_json(struct call *c, json_t *j)
     c->created_ms = json_integer_value(json_object_get(j, "created_ms"));
     c->answered_ms = json_integer_value(json_object_get(j, "answered_ms"));
     c->progress_ms = json_integer_value(json_object_get(j, "progress_ms"));
+    const char *from = json_string_value(json_object_get(j, "failover_from"));
+    snprintf(c->failover_from, sizeof c->failover_from, "%s", from ? from : "");
+    c->srtp_call = json_is_true(json_object_get(j, "srtp_call"));
+    c->on_hold = (int)json_integer_value(json_object_get(j, "on_hold"));
+    c->sdp_party[0] = dup_str(j, "a_sdp");
+    c->sdp_party[1] = dup_str(j, "b_sdp");
+    c->sdp_sent[0] = dup_str(j, "a_sdp_sent");
+    c->sdp_sent[1] = dup_str(j, "b_sdp_sent");
     return 0;
 }
 
@@ -196,8 +246,7 @@ static void release(struct call *c)
     }
     media_session_destroy(c->media);
     c->media = NULL;
-    free(c->offer);
-    free(c);
+    call_free_record(c);
 }
 
 void call_end(struct call *c, const char *why)
@@ -210,7 +259,8 @@ void call_end(struct call *c, const char *why)
              c->answered_ms ? now - c->answered_ms : 0);
     call_cdr_submit(c, why, now);
     if (cs && c->state != CALL_EARLY)
-        call_store_delete(cs->deps.store, c->uuid, c->a.call_id, c->b.call_id, c->tenant_id);
+        call_store_delete(cs->deps.store, c->uuid, c->a.call_id, c->b.call_id, c->tenant_id,
+                          c->node);
     c->state = CALL_ENDED;
     release(c);
 }
@@ -218,6 +268,11 @@ void call_end(struct call *c, const char *why)
 struct call *calls_find_local(struct calls *cs, const char *call_id)
 {
     return strmap_get(cs->by_call_id, call_id);
+}
+
+struct call *calls_find_uuid(struct calls *cs, const char *uuid)
+{
+    return strmap_get(cs->by_uuid, uuid);
 }
 
 /* ---- sending on a dialog ---- */
@@ -240,8 +295,11 @@ nta_outgoing_t *dlg_send_with(struct calls *cs, struct dlg_side *side, sip_metho
     sip_t *sip = sip_object(msg);
     unsigned long cseq = method == sip_method_ack ? cseq_for_ack : ++side->local_cseq;
     char contact[256];
-    calls_contact(cs, strstr(side->destination, "transport=tcp") ? "tcp" : "udp", contact,
-                  sizeof contact);
+    const char *transport = strstr(side->destination, "transport=tcp") ? "tcp" : "udp";
+    calls_side_contact(cs, side, contact, sizeof contact);
+    /* A dialog on a VIP taken over speaks from that address: peers (and a carrier's ACL) know
+     * only it. Without the transport (not listening there) nta picks ours. */
+    tport_t *tp = side->via[0] ? sip_tports_find(cs->deps.agent, side->via, transport) : NULL;
     if (sip_add_tl(msg, sip,
                    SIPTAG_REQUEST(sip_request_create(home, method, name,
                                                      (url_string_t *)side->remote_target, NULL)),
@@ -259,7 +317,7 @@ nta_outgoing_t *dlg_send_with(struct calls *cs, struct dlg_side *side, sip_metho
         return NULL;
     }
     return nta_outgoing_mcreate(cs->deps.agent, cb, magic, URL_STRING_MAKE(side->destination), msg,
-                                TAG_END());
+                                TAG_IF(tp, NTATAG_TPORT(tp)), TAG_END());
 }
 
 /* ---- the table ---- */

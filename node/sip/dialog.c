@@ -56,8 +56,7 @@ static void save(struct call *c, int remote)
 
 static void forget_remote(struct call *c)
 {
-    free(c->offer);
-    free(c);
+    call_free_record(c);
 }
 
 /* SDP crossing the node is rewritten so the receiving party keeps sending to this node. */
@@ -72,6 +71,7 @@ static char *anchor_sdp(struct call *c, const struct dlg_side *toward, const str
     struct sdp_audio audio;
     /* The sender may have moved its media (hold, new address): follow it on our side. */
     int from_leg = from == &c->a ? MEDIA_LEG_A : MEDIA_LEG_B;
+    call_note_sdp(c, from_leg, 1, body, len);
     if (sdp_audio_find(body, len, &audio) == 0) {
         c->on_hold = audio.hold;
         if (c->media) {
@@ -131,8 +131,7 @@ static int on_relayed(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t co
             nta_outgoing_destroy(ack);
     }
     char contact[256];
-    calls_contact(r->cs, strstr(r->from->destination, "transport=tcp") ? "tcp" : "udp", contact,
-                  sizeof contact);
+    calls_side_contact(r->cs, r->from, contact, sizeof contact);
     nta_incoming_treply(r->irq, status, phrase,
                         TAG_IF(r->method == sip_method_invite, SIPTAG_CONTACT_STR(contact)),
                         TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
@@ -216,7 +215,7 @@ static void handle(struct calls *cs, struct call *c, int remote, nta_incoming_t 
             log_info(sip->sip_call_id->i_id, "call %s (media on %s) ended here by BYE from %s",
                      c->uuid, c->node, from_a ? "caller" : "callee");
             call_store_delete(calls_deps(cs)->store, c->uuid, c->a.call_id, c->b.call_id,
-                              c->tenant_id);
+                              c->tenant_id, c->node);
             forget_remote(c);
         }
         return;
@@ -247,7 +246,8 @@ static void on_found(void *arg, json_t *record, int store_down)
         c->calls = l->cs;
         handle(l->cs, c, 1, l->irq, l->sip);
     } else {
-        free(c);
+        if (c)
+            call_free_record(c);
         if (l->sip->sip_request->rq_method == sip_method_ack)
             nta_incoming_destroy(l->irq);
         else if (store_down)

@@ -154,7 +154,7 @@ static int set_srtp(su_home_t *home, sdp_media_t *m, const struct sdp_crypto *cr
 
 /* srtp 0 leaves profile and a=crypto as they are; 1 sets them from crypto (set_srtp). */
 static char *rewrite(const char *sdp, size_t len, const char *ip, int port, int srtp,
-                     const struct sdp_crypto *crypto)
+                     const struct sdp_crypto *crypto, int bump)
 {
     if (!sdp || !len || len > 65536)
         return NULL;
@@ -168,8 +168,11 @@ static char *rewrite(const char *sdp, size_t len, const char *ip, int port, int 
     int failed = 0;
     if (audio && addr) {
         set_address(s->sdp_connection, addr, v6);
-        if (s->sdp_origin)
+        if (s->sdp_origin) {
             set_address(s->sdp_origin->o_address, addr, v6);
+            if (bump) /* RFC 3264 8: a changed session description has a higher version */
+                s->sdp_origin->o_version++;
+        }
         for (sdp_media_t *m = s->sdp_media; m; m = m->m_next) {
             if (m != audio) {
                 m->m_port = 0;
@@ -203,11 +206,16 @@ static char *rewrite(const char *sdp, size_t len, const char *ip, int port, int 
 
 char *sdp_rewrite_audio(const char *sdp, size_t len, const char *ip, int port)
 {
-    return rewrite(sdp, len, ip, port, 0, NULL);
+    return rewrite(sdp, len, ip, port, 0, NULL, 0);
 }
 
 char *sdp_rewrite_audio_srtp(const char *sdp, size_t len, const char *ip, int port,
                              const struct sdp_crypto *crypto)
 {
-    return rewrite(sdp, len, ip, port, 1, crypto);
+    return rewrite(sdp, len, ip, port, 1, crypto, 0);
+}
+
+char *sdp_rewrite_reoffer(const char *sdp, size_t len, const char *ip, int port)
+{
+    return rewrite(sdp, len, ip, port, 0, NULL, 1);
 }

@@ -41,6 +41,11 @@ char *sdp_rewrite_audio(const char *sdp, size_t len, const char *ip, int port);
 char *sdp_rewrite_audio_srtp(const char *sdp, size_t len, const char *ip, int port,
                              const struct sdp_crypto *crypto);
 
+/* The SDP the node last sent a party, moved to ip:port with its origin version one higher
+ * (RFC 3264 8): the offer of a re-INVITE that moves the media (call_recover.c). Profile and
+ * keys stay. malloc'ed; NULL on error. */
+char *sdp_rewrite_reoffer(const char *sdp, size_t len, const char *ip, int port);
+
 /* A fresh node key (OpenSSL RAND_bytes) for suite with tag. 0, or -1 for an unknown suite or
  * a failed random source. */
 int sdp_crypto_generate(struct sdp_crypto *out, int tag, const char *suite);

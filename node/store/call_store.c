@@ -11,10 +11,11 @@
 
 extern const char call_find_lua[];
 extern const char call_check_lua[];
+extern const char call_claim_lua[];
 
 struct call_store {
     struct redis_conn *redis;
-    struct redis_script *find, *check;
+    struct redis_script *find, *check, *claim;
 };
 
 struct call_store *call_store_create(struct redis_conn *redis)
@@ -24,7 +25,8 @@ struct call_store *call_store_create(struct redis_conn *redis)
         return NULL;
     cs->redis = redis;
     if (!(cs->find = redis_conn_add_script(redis, call_find_lua)) ||
-        !(cs->check = redis_conn_add_script(redis, call_check_lua))) {
+        !(cs->check = redis_conn_add_script(redis, call_check_lua)) ||
+        !(cs->claim = redis_conn_add_script(redis, call_claim_lua))) {
         free(cs);
         return NULL;
     }
@@ -62,6 +64,14 @@ int call_store_save(struct call_store *cs, const char *uuid, const char *call_id
         snprintf(idx, sizeof idx, "tandem:dlg:%s", ids[i]);
         const char *argv[] = {"SET", idx, uuid, "EX", ttl_s};
         rc = redis_conn_command(cs->redis, on_written, NULL, 5, argv, NULL);
+    }
+    const char *node = json_string_value(json_object_get(record, "node"));
+    if (rc == 0 && node && node[0]) {
+        /* The node's calls, for the successor that claims them if it dies (call_claim.lua). */
+        char set[96];
+        snprintf(set, sizeof set, "tandem:ncalls:%s", node);
+        const char *add[] = {"SADD", set, uuid};
+        rc = redis_conn_command(cs->redis, on_written, NULL, 3, add, NULL);
     }
     const char *tenant = json_string_value(json_object_get(record, "tenant_id"));
     if (rc == 0 && tenant && tenant[0]) {
@@ -108,8 +118,14 @@ int call_store_find(struct call_store *cs, const char *call_id, call_find_f *cb,
 }
 
 int call_store_delete(struct call_store *cs, const char *uuid, const char *call_id_a,
-                      const char *call_id_b, const char *tenant_id)
+                      const char *call_id_b, const char *tenant_id, const char *node)
 {
+    if (node && node[0]) {
+        char set[96];
+        snprintf(set, sizeof set, "tandem:ncalls:%s", node);
+        const char *rem[] = {"SREM", set, uuid};
+        redis_conn_command(cs->redis, on_written, NULL, 3, rem, NULL);
+    }
     if (tenant_id && tenant_id[0]) {
         char set[96];
         snprintf(set, sizeof set, "tandem:tcalls:%s", tenant_id);
@@ -151,6 +167,58 @@ int call_store_check(struct call_store *cs, const char *uuid, call_check_f *cb, 
     snprintf(hangup, sizeof hangup, "tandem:hangup:%s", uuid);
     const char *argv[] = {key, hangup};
     if (redis_conn_eval(cs->redis, cs->check, on_checked, c, 2, 2, argv, NULL) != 0) {
+        free(c);
+        return -1;
+    }
+    return 0;
+}
+
+struct claim_call {
+    call_claim_f *cb;
+    void *arg;
+};
+
+static void on_claimed(void *arg, redisReply *reply)
+{
+    struct claim_call *c = arg;
+    int ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+             reply->element[0]->type == REDIS_REPLY_INTEGER;
+    if (!ok) {
+        c->cb(c->arg, -1, NULL);
+    } else if (reply->element[0]->integer == 0) {
+        c->cb(c->arg, 0, NULL);
+    } else {
+        json_t *records = json_array();
+        for (size_t i = 1; records && i < reply->elements; i++) {
+            redisReply *r = reply->element[i];
+            json_t *j = r->type == REDIS_REPLY_STRING ? json_loadb(r->str, r->len, 0, NULL) : NULL;
+            if (j)
+                json_array_append_new(records, j);
+            else
+                log_warn(NULL, "claim: an unreadable call record skipped");
+        }
+        c->cb(c->arg, records ? 1 : -1, records);
+        json_decref(records);
+    }
+    free(c);
+}
+
+int call_store_claim(struct call_store *cs, const char *dead, const char *self,
+                     unsigned long long token, long long now_ms, call_claim_f *cb, void *arg)
+{
+    struct claim_call *c = malloc(sizeof *c);
+    if (!c)
+        return -1;
+    c->cb = cb;
+    c->arg = arg;
+    char claim[96], from[96], to[96], tok[24], now[24];
+    snprintf(claim, sizeof claim, "tandem:claim:%s", dead);
+    snprintf(from, sizeof from, "tandem:ncalls:%s", dead);
+    snprintf(to, sizeof to, "tandem:ncalls:%s", self);
+    snprintf(tok, sizeof tok, "%llu", token);
+    snprintf(now, sizeof now, "%lld", now_ms);
+    const char *argv[] = {claim, from, to, self, tok, now};
+    if (redis_conn_eval(cs->redis, cs->claim, on_claimed, c, 3, 6, argv, NULL) != 0) {
         free(c);
         return -1;
     }

@@ -25,8 +25,18 @@ typedef void call_find_f(void *arg, json_t *record, int store_down);
 /* Returns 0 when sent (cb called once), -1 when Redis is unavailable. */
 int call_store_find(struct call_store *cs, const char *call_id, call_find_f *cb, void *arg);
 
+/* node: the record's node (removed from that node's set of calls). */
 int call_store_delete(struct call_store *cs, const char *uuid, const char *call_id_a,
-                      const char *call_id_b, const char *tenant_id);
+                      const char *call_id_b, const char *tenant_id, const char *node);
+
+/* outcome 1: the claim is ours and records (borrowed; an array of call records) are the dead
+ * node's calls, now in self's set; 0: another node holds a claim with an equal or higher token;
+ * -1: Redis could not be asked. */
+typedef void call_claim_f(void *arg, int outcome, json_t *records);
+/* Claims a dead node's calls with a fencing token (call_claim.lua). 0 when sent (cb called
+ * once), -1 when Redis is unavailable. */
+int call_store_claim(struct call_store *cs, const char *dead, const char *self,
+                     unsigned long long token, long long now_ms, call_claim_f *cb, void *arg);
 
 /* For the owner node's periodic check of a call it holds media for: whether the record still
  * exists (another node may have ended the call) and whether the API asked for a hang-up. */

@@ -153,10 +153,10 @@ class Rtp:
 
 
 class Phone:
-    def __init__(self, server_port, user, domain, password, source="127.0.0.1"):
-        self.server = ("127.0.0.1", server_port)
+    def __init__(self, server_port, user, domain, password, source="127.0.0.1", host="127.0.0.1"):
+        self.server = (host, server_port)
         self.user, self.domain, self.password = user, domain, password
-        self.reg = SipClient(server_port, user, domain, password, source=source)
+        self.reg = SipClient(server_port, user, domain, password, source=source, host=host)
         self.sock = self.reg.sock  # one socket, like a phone behind NAT
         self.ip, self.port = source, self.reg.local_port
         self.pending = []

@@ -177,6 +177,25 @@ static void rewrite_offers_savp_with_the_node_key_or_plain_avp(void **state)
     free(out);
 }
 
+/* A successor re-offers what the node last sent, from its own address, one version higher; a
+ * sendonly (held) stream stays held. */
+static void reoffer_moves_media_and_bumps_the_version(void **state)
+{
+    (void)state;
+    const char *sent = "v=0\r\no=bob 77 9 IN IP4 203.0.113.5\r\ns=-\r\nc=IN IP4 203.0.113.5\r\n"
+                       "t=0 0\r\nm=audio 30000 RTP/AVP 0\r\na=sendonly\r\n";
+    char *out = sdp_rewrite_reoffer(sent, strlen(sent), "198.51.100.7", 40002);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "o=bob 77 10 IN IP4 198.51.100.7"));
+    struct sdp_audio a;
+    assert_int_equal(sdp_audio_find(out, strlen(out), &a), 0);
+    assert_string_equal(a.ip, "198.51.100.7");
+    assert_int_equal(a.port, 40002);
+    assert_true(a.hold);
+    free(out);
+    assert_null(sdp_rewrite_reoffer("junk", 4, "198.51.100.7", 40002));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +206,7 @@ int main(void)
         cmocka_unit_test(reads_savp_and_the_first_supported_crypto_line),
         cmocka_unit_test(refuses_malformed_keys),
         cmocka_unit_test(rewrite_offers_savp_with_the_node_key_or_plain_avp),
+        cmocka_unit_test(reoffer_moves_media_and_bumps_the_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,242 @@
+/* A member left: if this node is its successor (rendezvous hash of the dead node's name over
+ * the survivors) and quorate, it claims the dead node's calls in Redis with the ring id as the
+ * fencing token, takes over its service address (VIP mode) and rebuilds the calls here. */
+#include "sip/failover.h"
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "membership.h"
+#include "ring.h"
+#include "sip/call.h"
+#include "sip/call_recover.h"
+#include "sip/sip_tports.h"
+#include "store/call_store.h"
+#include "vip.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLAIM_RETRY_MS 500
+#define CLAIM_TRIES 20 /* Redis may be failing over too: keep trying for ~10 s */
+#define GARP_COUNT 3
+
+struct failover {
+    su_root_t *root;
+    const struct tandem_config *cfg;
+    struct membership *members;
+    struct calls *calls;
+    nta_agent_t *agent;
+    struct call_store *store;
+    struct failover_stats stats;
+    struct claim *claims; /* under way: waiting for Redis or for a retry */
+};
+
+struct claim {
+    struct failover *fo; /* NULL once the failover is destroyed while Redis still has it */
+    struct claim *next;
+    int in_flight;
+    struct member gone;
+    uint64_t ring_id;
+    int tries;
+    double started;
+    su_timer_t *retry;
+};
+
+/* Makes address this node's: on the interface (when configured) and under SIP. */
+static int take_address(struct failover *fo, const char *address)
+{
+    char err[256];
+    const char *ifname = fo->cfg->cluster_vip_interface;
+    if (ifname[0]) {
+        if (vip_add(ifname, address, fo->cfg->cluster_vip_prefix, err, sizeof err) != 0) {
+            log_error(NULL, "failover: %s", err);
+            return -1;
+        }
+        if (vip_announce(ifname, address, GARP_COUNT, err, sizeof err) != 0)
+            log_warn(NULL, "failover: %s", err); /* neighbours learn it from our traffic too */
+    }
+    if (sip_tports_listen(fo->agent, fo->cfg, address, err, sizeof err) != 0) {
+        log_error(NULL, "failover: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void claim_free(struct claim *cl)
+{
+    if (cl->fo)
+        for (struct claim **p = &cl->fo->claims; *p; p = &(*p)->next)
+            if (*p == cl) {
+                *p = cl->next;
+                break;
+            }
+    if (cl->retry)
+        su_timer_destroy(cl->retry);
+    free(cl);
+}
+
+static void send_claim(struct claim *cl);
+
+static void retry_claim(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)m;
+    (void)t;
+    send_claim((struct claim *)arg);
+}
+
+static void schedule_retry(struct claim *cl)
+{
+    if (++cl->tries >= CLAIM_TRIES || !cl->retry ||
+        su_timer_set(cl->retry, retry_claim, (su_timer_arg_t *)cl) != 0) {
+        log_error(NULL, "failover: gave up claiming %s: Redis unavailable", cl->gone.name);
+        claim_free(cl);
+    }
+}
+
+static void on_claimed(void *arg, int outcome, json_t *records)
+{
+    struct claim *cl = arg;
+    struct failover *fo = cl->fo;
+    cl->in_flight = 0;
+    if (!fo) {
+        claim_free(cl);
+        return;
+    }
+    if (outcome < 0) {
+        log_warn(NULL, "failover: cannot claim %s yet: Redis unavailable", cl->gone.name);
+        schedule_retry(cl);
+        return;
+    }
+    if (outcome == 0) {
+        log_warn(NULL, "failover: %s is claimed by another node with a newer ring: leaving it",
+                 cl->gone.name);
+        claim_free(cl);
+        return;
+    }
+    int reinvite = strcmp(fo->cfg->cluster_failover, "reinvite") == 0;
+    double claimed = clock_mono();
+    if (!reinvite) {
+        /* Its own address, and any it had itself taken over (calls recovered before). */
+        take_address(fo, cl->gone.service_address);
+        size_t i;
+        json_t *r;
+        json_array_foreach(records, i, r)
+        {
+            const char *ip = json_string_value(json_object_get(r, "media_ip"));
+            if (ip && strcmp(ip, cl->gone.service_address) && strcmp(ip, fo->cfg->media_address))
+                take_address(fo, ip);
+        }
+    }
+    double moved = clock_mono();
+    struct call_recovery how = {
+        .dead = cl->gone.name, .address = cl->gone.service_address, .reinvite = reinvite};
+    int n = calls_recover(fo->calls, records, &how);
+    double done = clock_mono();
+    fo->stats.failovers++;
+    fo->stats.calls_recovered += (unsigned long long)n;
+    log_info(NULL,
+             "failover: took over %s (ring %llu, %s mode): %d calls; claim %.0f ms, address %.0f "
+             "ms, calls restored %.0f ms after the member left",
+             cl->gone.name, (unsigned long long)cl->ring_id, reinvite ? "re-INVITE" : "VIP", n,
+             (claimed - cl->started) * 1000, (moved - cl->started) * 1000,
+             (done - cl->started) * 1000);
+    claim_free(cl);
+}
+
+static void send_claim(struct claim *cl)
+{
+    struct failover *fo = cl->fo;
+    if (!membership_quorate(fo->members)) {
+        log_warn(NULL, "failover: lost quorum: not claiming %s", cl->gone.name);
+        claim_free(cl);
+        return;
+    }
+    cl->in_flight = 1;
+    if (call_store_claim(fo->store, cl->gone.name, fo->cfg->node_id, cl->ring_id, clock_wall_ms(),
+                         on_claimed, cl) != 0) {
+        cl->in_flight = 0;
+        log_warn(NULL, "failover: cannot claim %s yet: Redis unavailable", cl->gone.name);
+        schedule_retry(cl);
+    }
+}
+
+static void on_down(void *arg, const struct member *gone, uint64_t ring_id)
+{
+    struct failover *fo = arg;
+    if (!strcmp(gone->name, fo->cfg->node_id))
+        return;
+    if (!membership_quorate(fo->members)) {
+        log_warn(NULL, "failover: %s left but this node has no quorum: claiming nothing",
+                 gone->name);
+        return;
+    }
+    const char *const *live;
+    size_t n = membership_live(fo->members, &live);
+    int owner = ring_owner(live, n, gone->name);
+    if (owner < 0 || strcmp(live[owner], fo->cfg->node_id) != 0) {
+        log_info(NULL, "failover: %s left; its successor is %s", gone->name,
+                 owner < 0 ? "nobody" : live[owner]);
+        return;
+    }
+    if (!strcmp(fo->cfg->cluster_failover, "off")) {
+        log_info(NULL, "failover: %s left; this node succeeds it but cluster.failover is off",
+                 gone->name);
+        return;
+    }
+    struct claim *cl = calloc(1, sizeof *cl);
+    if (!cl) {
+        log_error(NULL, "failover: out of memory claiming %s", gone->name);
+        return;
+    }
+    cl->fo = fo;
+    cl->gone = *gone;
+    cl->ring_id = ring_id;
+    cl->started = clock_mono();
+    cl->retry = su_timer_create(su_root_task(fo->root), CLAIM_RETRY_MS);
+    cl->next = fo->claims;
+    fo->claims = cl;
+    log_info(NULL, "failover: %s left (ring %llu); this node is its successor", gone->name,
+             (unsigned long long)ring_id);
+    send_claim(cl);
+}
+
+struct failover *failover_create(su_root_t *root, const struct tandem_config *cfg,
+                                 struct membership *members, struct calls *calls,
+                                 nta_agent_t *agent, struct call_store *store)
+{
+    struct failover *fo = calloc(1, sizeof *fo);
+    if (!fo)
+        return NULL;
+    *fo = (struct failover){.root = root,
+                            .cfg = cfg,
+                            .members = members,
+                            .calls = calls,
+                            .agent = agent,
+                            .store = store};
+    membership_on_down(members, on_down, fo);
+    return fo;
+}
+
+void failover_destroy(struct failover *fo)
+{
+    if (!fo)
+        return;
+    membership_on_down(fo->members, NULL, NULL);
+    while (fo->claims) {
+        struct claim *cl = fo->claims;
+        fo->claims = cl->next;
+        cl->fo = NULL;
+        if (cl->retry)
+            su_timer_destroy(cl->retry);
+        cl->retry = NULL;
+        if (!cl->in_flight) /* else its Redis callback frees it */
+            free(cl);
+    }
+    free(fo);
+}
+
+void failover_stats(const struct failover *fo, struct failover_stats *out)
+{
+    *out = fo->stats;
+}

@@ -1,0 +1,23 @@
+-- A successor takes over a dead node's calls (DESIGN 4), fenced by the membership ring id.
+-- KEYS: 1 tandem:claim:<dead>, 2 tandem:ncalls:<dead>, 3 tandem:ncalls:<successor>.
+-- ARGV: 1 successor, 2 fencing token (ring id), 3 now (unix ms).
+-- Returns {0} when a claim with an equal or higher token by another node stands, else {1,
+-- record, record, ...}: the dead node's call records, whose uuids move to the successor's set.
+local by = redis.call('HGET', KEYS[1], 'by')
+local token = tonumber(redis.call('HGET', KEYS[1], 'token') or '-1')
+if by and by ~= ARGV[1] and token >= tonumber(ARGV[2]) then
+  return {0}
+end
+redis.call('HSET', KEYS[1], 'by', ARGV[1], 'token', ARGV[2], 'at', ARGV[3])
+redis.call('EXPIRE', KEYS[1], 86400)
+local out = {1}
+for _, uuid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local record = redis.call('GET', 'tandem:call:' .. uuid)
+  if record then
+    out[#out + 1] = record
+    redis.call('SADD', KEYS[3], uuid)
+  end
+end
+redis.call('DEL', KEYS[2])
+redis.call('EXPIRE', KEYS[3], 86400)
+return out
