@@ -38,6 +38,7 @@ struct dlg_side {
     unsigned long local_cseq, remote_cseq;
     int media_port; /* this node's RTP port facing the peer */
     char via[64];   /* address requests on this dialog leave from (a VIP taken over); "": ours */
+    int via_port;   /* and its SIP port */
 };
 
 enum call_state { CALL_EARLY, CALL_CONFIRMED, CALL_ENDED };

@@ -145,9 +145,12 @@ static void recover_one(struct calls *cs, json_t *record, const struct call_reco
         c->media = media_session_adopt(d->media, c->a.call_id, c->media_ip, c->a.media_port,
                                        c->b.media_port, err, sizeof err);
         /* The dialogs stay on the address the peers know: the VIP taken over. */
-        const char *via = c->a.via[0] ? c->a.via : how->address;
-        snprintf(c->a.via, sizeof c->a.via, "%s", via);
-        snprintf(c->b.via, sizeof c->b.via, "%s", via);
+        if (!c->a.via[0]) { /* a second failover keeps the address of the first */
+            snprintf(c->a.via, sizeof c->a.via, "%s", how->address);
+            c->a.via_port = how->sip_port;
+        }
+        memcpy(c->b.via, c->a.via, sizeof c->b.via);
+        c->b.via_port = c->a.via_port;
     }
     c->answered_mono = clock_mono(); /* media silence counts from here */
     call_publish(c);

@@ -10,6 +10,7 @@ struct calls;
 struct call_recovery {
     const char *dead;    /* the node the calls were on */
     const char *address; /* its service address (SIP and media), now this node's (VIP mode) */
+    int sip_port;        /* its SIP port on that address */
     int reinvite;        /* 1: re-INVITE mode, new media here; 0: VIP mode, same address */
 };
 

@@ -86,18 +86,19 @@ void calls_side_contact(const struct calls *cs, const struct dlg_side *side, cha
     }
     int tcp = !strcmp(transport, "tcp");
     snprintf(out, len, strchr(side->via, ':') ? "<sip:tandem@[%s]:%d%s>" : "<sip:tandem@%s:%d%s>",
-             side->via, cs->deps.cfg->sip_port, tcp ? ";transport=tcp" : "");
+             side->via, side->via_port, tcp ? ";transport=tcp" : "");
 }
 
 /* ---- records ---- */
 
 static json_t *side_to_json(const struct dlg_side *s)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:s}", "call_id", s->call_id,
-                     "local", s->local_hdr, "remote", s->remote_hdr, "target", s->remote_target,
-                     "route", s->route, "destination", s->destination, "local_cseq",
-                     (json_int_t)s->local_cseq, "remote_cseq", (json_int_t)s->remote_cseq,
-                     "media_port", s->media_port, "via", s->via);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:s, s:i}", "call_id",
+                     s->call_id, "local", s->local_hdr, "remote", s->remote_hdr, "target",
+                     s->remote_target, "route", s->route, "destination", s->destination,
+                     "local_cseq", (json_int_t)s->local_cseq, "remote_cseq",
+                     (json_int_t)s->remote_cseq, "media_port", s->media_port, "via", s->via,
+                     "via_port", s->via_port);
 }
 
 json_t *call_to_json(const struct call *c)
@@ -163,6 +164,7 @@ static int side_from_json(struct dlg_side *s, json_t *o)
     s->media_port = (int)json_integer_value(json_object_get(o, "media_port"));
     const char *via = json_string_value(json_object_get(o, "via"));
     snprintf(s->via, sizeof s->via, "%s", via ? via : "");
+    s->via_port = (int)json_integer_value(json_object_get(o, "via_port"));
     return 0;
 }
 
@@ -299,7 +301,8 @@ nta_outgoing_t *dlg_send_with(struct calls *cs, struct dlg_side *side, sip_metho
     calls_side_contact(cs, side, contact, sizeof contact);
     /* A dialog on a VIP taken over speaks from that address: peers (and a carrier's ACL) know
      * only it. Without the transport (not listening there) nta picks ours. */
-    tport_t *tp = side->via[0] ? sip_tports_find(cs->deps.agent, side->via, transport) : NULL;
+    tport_t *tp =
+        side->via[0] ? sip_tports_find(cs->deps.agent, side->via, side->via_port, transport) : NULL;
     if (sip_add_tl(msg, sip,
                    SIPTAG_REQUEST(sip_request_create(home, method, name,
                                                      (url_string_t *)side->remote_target, NULL)),

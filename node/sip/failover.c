@@ -44,7 +44,7 @@ struct claim {
 };
 
 /* Makes address this node's: on the interface (when configured) and under SIP. */
-static int take_address(struct failover *fo, const char *address)
+static int take_address(struct failover *fo, const char *address, int sip_port)
 {
     char err[256];
     const char *ifname = fo->cfg->cluster_vip_interface;
@@ -56,7 +56,7 @@ static int take_address(struct failover *fo, const char *address)
         if (vip_announce(ifname, address, GARP_COUNT, err, sizeof err) != 0)
             log_warn(NULL, "failover: %s", err); /* neighbours learn it from our traffic too */
     }
-    if (sip_tports_listen(fo->agent, fo->cfg, address, err, sizeof err) != 0) {
+    if (sip_tports_listen(fo->agent, fo->cfg, address, sip_port, err, sizeof err) != 0) {
         log_error(NULL, "failover: %s", err);
         return -1;
     }
@@ -118,19 +118,24 @@ static void on_claimed(void *arg, int outcome, json_t *records)
     double claimed = clock_mono();
     if (!reinvite) {
         /* Its own address, and any it had itself taken over (calls recovered before). */
-        take_address(fo, cl->gone.service_address);
+        take_address(fo, cl->gone.service_address, cl->gone.sip_port);
         size_t i;
         json_t *r;
         json_array_foreach(records, i, r)
         {
-            const char *ip = json_string_value(json_object_get(r, "media_ip"));
-            if (ip && strcmp(ip, cl->gone.service_address) && strcmp(ip, fo->cfg->media_address))
-                take_address(fo, ip);
+            json_t *a = json_object_get(r, "a");
+            const char *ip = json_string_value(json_object_get(a, "via"));
+            int port = (int)json_integer_value(json_object_get(a, "via_port"));
+            if (ip && ip[0] && strcmp(ip, cl->gone.service_address) &&
+                strcmp(ip, fo->cfg->sip_address))
+                take_address(fo, ip, port);
         }
     }
     double moved = clock_mono();
-    struct call_recovery how = {
-        .dead = cl->gone.name, .address = cl->gone.service_address, .reinvite = reinvite};
+    struct call_recovery how = {.dead = cl->gone.name,
+                                .address = cl->gone.service_address,
+                                .sip_port = cl->gone.sip_port,
+                                .reinvite = reinvite};
     int n = calls_recover(fo->calls, records, &how);
     double done = clock_mono();
     fo->stats.failovers++;

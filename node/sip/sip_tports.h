@@ -10,13 +10,13 @@
 
 #include "common/config.h"
 
-/* Listens on address at sip.port over the node's transports (UDP and/or TCP, as configured),
- * unless it already does. The address must be local by now (vip_add). 0, or -1 with err. */
+/* Listens on address:port over the node's transports (UDP and/or TCP, as configured), unless
+ * it already does. The address must be local by now (vip_add). 0, or -1 with err. */
 int sip_tports_listen(nta_agent_t *agent, const struct tandem_config *cfg, const char *address,
-                      char *err, size_t errlen);
+                      int port, char *err, size_t errlen);
 
-/* The primary transport of protocol proto ("udp", "tcp") bound to address, or NULL. Borrowed
+/* The primary transport of protocol proto ("udp", "tcp") bound to address:port, or NULL. Borrowed
  * from the agent. */
-tport_t *sip_tports_find(nta_agent_t *agent, const char *address, const char *proto);
+tport_t *sip_tports_find(nta_agent_t *agent, const char *address, int port, const char *proto);
 
 #endif
