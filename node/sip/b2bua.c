@@ -3,6 +3,7 @@
  * in the SDP; the first 2xx wins, the other forks are cancelled, and the caller gets the answer
  * with the node's media address. Failures come back as the best final response (RFC 3261 16.7). */
 #include "sip/b2bua.h"
+#include "sip/call_early.h"
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -265,8 +266,10 @@ int b2bua_on_fork_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip
         if (status == 183 && sip->sip_payload) {
             answer_a(c, status, phrase, sip->sip_payload->pl_data, sip->sip_payload->pl_len);
         }
-        if (!c->progress_ms && (status == 180 || status == 183))
+        if (!c->progress_ms && (status == 180 || status == 183)) {
             c->progress_ms = clock_wall_ms();
+            call_early_publish(c); /* a successor can end it cleanly if this node dies */
+        }
         if (status == 180 && !c->ringing_sent) {
             c->ringing_sent = 1;
             answer_a(c, status, phrase, NULL, 0);
@@ -701,6 +704,7 @@ void calls_invite(struct calls *cs, nta_incoming_t *irq, sip_t const *sip,
              src->transport);
     a->remote_cseq = sip->sip_cseq->cs_seq;
     su_home_deinit(home);
+    call_early_note_vias(c, sip);
 
     if (!sip->sip_payload || !sip->sip_payload->pl_len) {
         free(x);

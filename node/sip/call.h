@@ -92,6 +92,8 @@ struct call {
      * session (addresses, SRTP keys) and re-offer it (call_recover.c). */
     char *sdp_party[2], *sdp_sent[2];
     char failover_from[64]; /* the node that carried the call before a failover; "" if none */
+    char *a_vias;           /* the caller's INVITE's Via headers while ringing (call_early.c) */
+    int stored;             /* a record was written: the end must delete it */
 };
 
 struct calls_deps {

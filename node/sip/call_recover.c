@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "media/media.h"
 #include "sip/call.h"
+#include "sip/call_early.h"
 #include "sip/sdp_rewrite.h"
 #include "store/call_store.h"
 
@@ -130,9 +131,12 @@ static void recover_one(struct calls *cs, json_t *record, const struct call_reco
     snprintf(c->failover_from, sizeof c->failover_from, "%s", how->dead);
     snprintf(c->node, sizeof c->node, "%s", d->cfg->node_id);
     if (c->state != CALL_CONFIRMED) {
-        /* Its transactions died with the node; nothing here can answer the caller. */
-        log_warn(c->a.call_id, "call %s was still being set up on %s: dropped", c->uuid, how->dead);
-        call_store_delete(d->store, c->uuid, c->a.call_id, c->b.call_id, c->tenant_id, c->node);
+        /* Its transactions died with the node: answer and cancel from the same address. */
+        if (!how->reinvite && !c->a.via[0]) {
+            snprintf(c->a.via, sizeof c->a.via, "%s", how->address);
+            c->a.via_port = how->sip_port;
+        }
+        call_early_abort(cs, c, record);
         call_free_record(c);
         return;
     }

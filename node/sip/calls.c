@@ -128,6 +128,7 @@ json_t *call_to_json(const struct call *c)
 void call_free_record(struct call *c)
 {
     free(c->offer);
+    free(c->a_vias);
     for (int leg = 0; leg < 2; leg++) {
         free(c->sdp_party[leg]);
         free(c->sdp_sent[leg]);
@@ -230,6 +231,8 @@ void call_publish(struct call *c)
     if (!j ||
         call_store_save(cs->deps.store, c->uuid, c->a.call_id, c->b.call_id, j, RECORD_TTL) != 0)
         log_warn(c->a.call_id, "call %s: record not written (Redis unavailable)", c->uuid);
+    else
+        c->stored = 1;
     json_decref(j);
 }
 
@@ -260,7 +263,7 @@ void call_end(struct call *c, const char *why)
              c->domain, c->callee, why, now - c->created_ms,
              c->answered_ms ? now - c->answered_ms : 0);
     call_cdr_submit(c, why, now);
-    if (cs && c->state != CALL_EARLY)
+    if (cs && (c->state != CALL_EARLY || c->stored))
         call_store_delete(cs->deps.store, c->uuid, c->a.call_id, c->b.call_id, c->tenant_id,
                           c->node);
     c->state = CALL_ENDED;
