@@ -8,11 +8,11 @@
 #include "sip/call.h"
 #include "sip/sip_server.h"
 #include "media/media.h"
+#include "membership.h"
 #include "store/call_store.h"
 #include "store/gateway_store.h"
 #include "store/cdr.h"
 #include "store/ka_store.h"
-#include "store/node_registry.h"
 #include "store/pg_conn.h"
 #include "store/routing_store.h"
 #include "store/redis_conn.h"
@@ -27,9 +27,6 @@
 
 #include <sofia-sip/su.h>
 #include <sofia-sip/su_wait.h>
-
-/* Until corosync membership (cluster/) arrives, a node is dead after 3 s without a heartbeat. */
-#define NODE_DEAD_AFTER_MS 3000
 
 /* Asynchronous PostgreSQL connections of the signalling loop: each has one query in flight,
  * so cold-cache REGISTER bursts are served by several in parallel. */
@@ -132,7 +129,7 @@ int main(int argc, char **argv)
     struct redis_conn *redis = NULL;
     struct reg_store *regs = NULL;
     struct ka_store *kas = NULL;
-    struct node_registry *nodes = NULL;
+    struct membership *nodes = NULL;
     struct call_store *call_records = NULL;
     struct media_engine *media = NULL;
     struct sip_server *sip = NULL;
@@ -190,11 +187,15 @@ int main(int argc, char **argv)
     redis = redis_conn_create(root, &ro);
     regs = redis ? reg_store_create(redis) : NULL;
     kas = redis ? ka_store_create(redis) : NULL;
-    nodes = redis ? node_registry_create(root, redis, cfg.node_id, NODE_DEAD_AFTER_MS) : NULL;
     call_records = redis ? call_store_create(redis) : NULL;
     gateways = redis ? gateway_store_create(redis) : NULL;
-    if (!users || !pg_ok || !redis || !regs || !kas || !nodes || !call_records || !gateways) {
+    if (!users || !pg_ok || !redis || !regs || !kas || !call_records || !gateways) {
         log_error(NULL, "out of memory while starting the stores");
+        goto out;
+    }
+    nodes = membership_create(root, &cfg, redis, err, sizeof err);
+    if (!nodes) {
+        log_error(NULL, "membership: %s", err);
         goto out;
     }
     user_store_attach(users, pg, PG_CONNECTIONS);
@@ -232,7 +233,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (cfg.api_port) {
-        api = api_server_start(&cfg, &status, orders, err, sizeof err);
+        api = api_server_start(&cfg, &status, orders, nodes, err, sizeof err);
         if (!api) {
             log_error(NULL, "REST API: %s", err);
             goto out;
@@ -264,7 +265,7 @@ out:
     gateway_store_destroy(gateways);
     reg_store_destroy(regs);
     ka_store_destroy(kas);
-    node_registry_destroy(nodes);
+    membership_destroy(nodes);
     user_store_destroy(users);
     routing_store_destroy(routing);
     if (root)

@@ -96,6 +96,10 @@ void api_call_originate(struct api_call *c, struct api_reply *r)
                         "to");
         return;
     }
+    if (!api_cluster_quorate(c)) { /* DESIGN 4: no new calls without quorum */
+        api_reply_error(r, 503, "this node has no cluster quorum; ask another node", NULL);
+        return;
+    }
     char domain[256];
     struct admin_db_err err = {0};
     json_t *users = NULL;

@@ -15,6 +15,7 @@ struct node_status;
 struct reg_query;
 struct MHD_Connection;
 struct mailbox;
+struct membership;
 
 enum api_method { API_GET, API_POST, API_PATCH, API_DELETE, API_OTHER };
 
@@ -30,11 +31,12 @@ struct api_call {
     struct admin_db *db;
     struct reg_query *rq;
     enum api_method method;
-    struct admin_db_key key;     /* the caller; key.tenant_id "" for a superadmin */
-    char params[2][37];          /* path ids, lowercased: tenant id, then user id */
-    json_t *body;                /* parsed request object for POST/PATCH, else NULL */
-    struct MHD_Connection *conn; /* for api_query */
-    struct mailbox *orders;      /* to the signalling loop (originate); may be NULL */
+    struct admin_db_key key;          /* the caller; key.tenant_id "" for a superadmin */
+    char params[2][37];               /* path ids, lowercased: tenant id, then user id */
+    json_t *body;                     /* parsed request object for POST/PATCH, else NULL */
+    struct MHD_Connection *conn;      /* for api_query */
+    struct mailbox *orders;           /* to the signalling loop (originate); may be NULL */
+    const struct membership *cluster; /* membership_view_get only (other thread); may be NULL */
 };
 
 /* A query-string argument, decoded; NULL when absent (api_server.c). */
@@ -66,6 +68,9 @@ int api_is_superadmin(const struct api_call *c);
 
 /* Handlers. */
 void api_health(struct api_call *c, struct api_reply *r);
+void api_cluster(struct api_call *c, struct api_reply *r);
+/* 1 unless the node knows it has no cluster quorum (api_cluster.c). */
+int api_cluster_quorate(const struct api_call *c);
 void api_tenants_list(struct api_call *c, struct api_reply *r);
 void api_tenants_create(struct api_call *c, struct api_reply *r);
 void api_tenant_get(struct api_call *c, struct api_reply *r);

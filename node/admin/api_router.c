@@ -28,6 +28,7 @@ static const struct route routes[] = {
     {"/v1/tenants/*/routes", 1, api_routes_list, api_routes_create, NULL, NULL},
     {"/v1/tenants/*/routes/*", 1, api_route_get, NULL, api_route_update, api_route_delete},
     {"/v1/api-keys", 1, NULL, api_apikeys_create, NULL, NULL},
+    {"/v1/cluster", 1, api_cluster, NULL, NULL, NULL},
 };
 
 /* Matches url against pattern, filling params with the "*" segments: 1 on a match, else 0

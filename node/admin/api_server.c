@@ -24,6 +24,7 @@
 struct api_server {
     struct MHD_Daemon *daemon;
     struct mailbox *orders;
+    const struct membership *cluster;
     const struct tandem_config *cfg;
     struct node_status *status;
     pthread_key_t thread_key;
@@ -130,7 +131,8 @@ static void handle(struct api_server *s, struct MHD_Connection *conn, const char
                          .status = s->status,
                          .method = method_of(method),
                          .conn = conn,
-                         .orders = s->orders};
+                         .orders = s->orders,
+                         .cluster = s->cluster};
     api_handler handler;
     int needs_auth;
     if (api_route(url, &c, &handler, &needs_auth, r) != 0)
@@ -249,7 +251,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 struct api_server *api_server_start(const struct tandem_config *cfg, struct node_status *status,
-                                    struct mailbox *orders, char *err, size_t errlen)
+                                    struct mailbox *orders, const struct membership *cluster,
+                                    char *err, size_t errlen)
 {
     if (cfg->api_port <= 0) {
         snprintf(err, errlen, "api.port: the REST API is disabled (0)");
@@ -275,6 +278,7 @@ struct api_server *api_server_start(const struct tandem_config *cfg, struct node
     s->cfg = cfg;
     s->status = status;
     s->orders = orders;
+    s->cluster = cluster;
     if (pthread_key_create(&s->thread_key, thread_free) != 0) {
         freeaddrinfo(ai);
         free(s);

@@ -78,6 +78,14 @@ static const struct config_key keys[] = {
     STR("cdr.spool_path", cdr_spool_path),
     INT("cdr.batch_max", cdr_batch_max, 1, 1000),
     INT("cdr.flush_ms", cdr_flush_ms, 10, 60000),
+    STR("cluster.membership", cluster_membership),
+    STR("cluster.group", cluster_group),
+    STR("cluster.role", cluster_role),
+    STR("cluster.service_address", cluster_service_address),
+    STR("cluster.api_url", cluster_api_url),
+    INT("cluster.dead_after_ms", cluster_dead_after_ms, 1500, 600000),
+    INT("cluster.retry_ms", cluster_retry_ms, 100, 60000),
+    INT("cluster.retry_after", cluster_retry_after, 1, 3600),
     STR("cluster.failover", cluster_failover),
     STR("cluster.vip_interface", cluster_vip_interface),
     INT("cluster.vip_prefix", cluster_vip_prefix, 1, 32),
@@ -126,6 +134,12 @@ void config_defaults(struct tandem_config *cfg)
     cfg->cluster_vip_prefix = 24;
     cfg->cdr_batch_max = 100;
     cfg->cdr_flush_ms = 1000;
+    strcpy(cfg->cluster_membership, "redis");
+    strcpy(cfg->cluster_group, "tandem");
+    strcpy(cfg->cluster_role, "switch");
+    cfg->cluster_dead_after_ms = 3000;
+    cfg->cluster_retry_ms = 1000;
+    cfg->cluster_retry_after = 5;
 }
 
 static const struct config_key *find_key(const char *name)
@@ -215,6 +229,15 @@ int config_check(const struct tandem_config *cfg, char *err, size_t errlen)
     }
     if (!cfg->sip_udp && !cfg->sip_tcp) {
         snprintf(err, errlen, "sip.udp: at least one of sip.udp and sip.tcp must be on");
+        return -1;
+    }
+    if (strcmp(cfg->cluster_membership, "redis") && strcmp(cfg->cluster_membership, "corosync")) {
+        snprintf(err, errlen, "cluster.membership: must be redis or corosync");
+        return -1;
+    }
+    if (!cfg->cluster_group[0] || !cfg->cluster_role[0]) {
+        snprintf(err, errlen, "%s: must not be empty",
+                 cfg->cluster_group[0] ? "cluster.role" : "cluster.group");
         return -1;
     }
     if (strlen(cfg->auth_nonce_secret) < 16) {

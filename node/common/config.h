@@ -61,6 +61,14 @@ struct tandem_config {
     int cdr_batch_max;        /* rows per INSERT */
     int cdr_flush_ms;         /* longest a CDR waits for its batch to fill */
 
+    char cluster_membership[16];      /* "redis" or "corosync" (cluster/membership.h) */
+    char cluster_group[64];           /* CPG group name */
+    char cluster_role[16];            /* announced role: "switch" */
+    char cluster_service_address[64]; /* announced; empty: sip.address */
+    char cluster_api_url[128];        /* announced; empty: from api.address and api.port */
+    int cluster_dead_after_ms;        /* redis mode: heartbeat age that means dead */
+    int cluster_retry_ms;             /* corosync mode: reconnect interval after a loss */
+    int cluster_retry_after;          /* Retry-After of the 503 without quorum */
     char cluster_failover[16];      /* "vip", "reinvite" or "off": how a dead node's calls move */
     char cluster_vip_interface[32]; /* interface a taken-over address goes on; "": none to add */
     int cluster_vip_prefix;

@@ -227,7 +227,7 @@ void failover_destroy(struct failover *fo)
 {
     if (!fo)
         return;
-    membership_on_down(fo->members, NULL, NULL);
+    membership_on_down(fo->members, NULL, fo);
     while (fo->claims) {
         struct claim *cl = fo->claims;
         fo->claims = cl->next;

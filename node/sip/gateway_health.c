@@ -10,7 +10,7 @@
 #include "common/log.h"
 #include "common/strmap.h"
 #include "ring.h"
-#include "store/node_registry.h"
+#include "membership.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,7 +322,8 @@ static void tick(su_root_magic_t *m, su_timer_t *timer, su_timer_arg_t *arg)
         routing_store_gateways(gh->routing, on_list, gh);
     }
     struct tick_ctx t = {.gh = gh, .now = now};
-    t.nlive = node_registry_live(gh->nodes, &t.live);
+    /* Without quorum this node owns no gateway: the majority's members share them. */
+    t.nlive = membership_quorate(gh->nodes) ? membership_live(gh->nodes, &t.live) : 0;
     strmap_sweep(gh->gateways, visit, &t);
     gateway_limits_tick(gh, now);
 }
@@ -330,8 +331,7 @@ static void tick(su_root_magic_t *m, su_timer_t *timer, su_timer_arg_t *arg)
 struct gateway_health *gateway_health_create(su_root_t *root, nta_agent_t *agent,
                                              const struct tandem_config *cfg,
                                              struct routing_store *routing,
-                                             struct gateway_store *store,
-                                             struct node_registry *nodes)
+                                             struct gateway_store *store, struct membership *nodes)
 {
     struct gateway_health *gh = calloc(1, sizeof *gh);
     if (!gh)

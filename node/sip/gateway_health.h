@@ -13,14 +13,13 @@
 #include "store/gateway_store.h"
 #include "store/routing_store.h"
 
-struct node_registry;
+struct membership;
 struct gateway_health;
 
 struct gateway_health *gateway_health_create(su_root_t *root, nta_agent_t *agent,
                                              const struct tandem_config *cfg,
                                              struct routing_store *routing,
-                                             struct gateway_store *store,
-                                             struct node_registry *nodes);
+                                             struct gateway_store *store, struct membership *nodes);
 /* Must not touch Redis (it is gone by then at shutdown): only SIP and memory. */
 void gateway_health_destroy(struct gateway_health *gh);
 

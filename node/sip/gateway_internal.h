@@ -37,7 +37,7 @@ struct gateway_health {
     const struct tandem_config *cfg;
     struct routing_store *routing;
     struct gateway_store *store;
-    struct node_registry *nodes;
+    struct membership *nodes;
     su_timer_t *tick;
     struct strmap *gateways; /* id -> struct gw_entry */
     int loading, dirty;

@@ -8,7 +8,7 @@
 #include "common/strmap.h"
 #include "ring.h"
 #include "store/ka_store.h"
-#include "store/node_registry.h"
+#include "membership.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -28,7 +28,7 @@ struct keepalive {
     nta_agent_t *agent;
     const struct tandem_config *cfg;
     struct ka_store *store;
-    struct node_registry *nodes;
+    struct membership *nodes;
     su_timer_t *tick;
     struct strmap *failures; /* member -> consecutive failures (as a pointer-sized count) */
     struct ping *pings;      /* in flight, so shutdown can cancel them */
@@ -206,10 +206,13 @@ static void tick(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
     if (ka->asking || ka->in_flight >= MAX_IN_FLIGHT)
         return;
     ask(ka, ka->cfg->node_id);
-    /* DESIGN 4: the successor of a dead node is the owner of its id over the survivors. */
+    /* DESIGN 4: the successor of a dead node is the owner of its id over the survivors; a node
+     * without quorum claims nothing, so it keeps to its own bindings. */
+    if (!membership_quorate(ka->nodes))
+        return;
     const char *const *live, *const *dead;
-    size_t nlive = node_registry_live(ka->nodes, &live);
-    size_t ndead = node_registry_dead(ka->nodes, &dead);
+    size_t nlive = membership_live(ka->nodes, &live);
+    size_t ndead = membership_dead(ka->nodes, &dead);
     for (size_t i = 0; i < ndead; i++) {
         int owner = ring_owner(live, nlive, dead[i]);
         if (owner >= 0 && strcmp(live[owner], ka->cfg->node_id) == 0)
@@ -219,7 +222,7 @@ static void tick(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
 
 struct keepalive *keepalive_create(su_root_t *root, nta_agent_t *agent,
                                    const struct tandem_config *cfg, struct ka_store *store,
-                                   struct node_registry *nodes)
+                                   struct membership *nodes)
 {
     if (cfg->nat_keepalive_interval <= 0)
         return NULL;

@@ -10,13 +10,13 @@
 #include "common/config.h"
 
 struct ka_store;
-struct node_registry;
+struct membership;
 struct keepalive;
 
 /* NULL when nat.keepalive_interval is 0 (disabled) or on allocation failure. */
 struct keepalive *keepalive_create(su_root_t *root, nta_agent_t *agent,
                                    const struct tandem_config *cfg, struct ka_store *store,
-                                   struct node_registry *nodes);
+                                   struct membership *nodes);
 void keepalive_destroy(struct keepalive *ka);
 
 #endif

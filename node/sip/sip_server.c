@@ -7,8 +7,10 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "membership.h"
 #include "sip/call.h"
 #include "sip/gateway_health.h"
+#include "sip/failover.h"
 #include "sip/keepalive.h"
 #include "sip/ratelimit.h"
 #include "sip/registrar.h"
@@ -44,6 +46,8 @@ struct sip_server {
     struct keepalive *keepalive;
     struct gateway_health *gateways;
     struct calls *calls;
+    struct failover *failover;
+    struct membership *nodes;
     su_timer_t *sweep;
     double last_limit_log;
     unsigned long dropped_since_log;
@@ -157,6 +161,16 @@ static void on_request(struct sip_server *s, nta_incoming_t *irq, sip_t const *s
     }
     switch (method) {
     case sip_method_invite:
+        /* DESIGN 4: a partition without quorum takes no new calls (the majority may be claiming
+         * this node's work right now); the caller's proxy or phone tries another node. */
+        if (!membership_quorate(s->nodes)) {
+            char retry[16];
+            snprintf(retry, sizeof retry, "%d", s->cfg->cluster_retry_after);
+            log_info(cid, "INVITE refused: no cluster quorum");
+            reply_and_destroy(irq, 503, "No Cluster Quorum", SIPTAG_RETRY_AFTER_STR(retry),
+                              TAG_END());
+            return;
+        }
         calls_invite(s->calls, irq, sip, src);
         return;
     case sip_method_register:
@@ -235,6 +249,7 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
     s->root = root;
     s->cfg = cfg;
     s->status = status;
+    s->nodes = deps->nodes;
     struct ratelimit_config rc = {
         .rate = cfg->security_rate_limit,
         .burst = cfg->security_rate_burst,
@@ -320,6 +335,12 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
         sip_server_destroy(s);
         return NULL;
     }
+    s->failover = failover_create(root, cfg, deps->nodes, s->calls, s->agent, deps->calls);
+    if (!s->failover) {
+        snprintf(err, errlen, "out of memory");
+        sip_server_destroy(s);
+        return NULL;
+    }
     s->keepalive = keepalive_create(root, s->agent, cfg, deps->kas, deps->nodes);
     if (!s->keepalive && cfg->nat_keepalive_interval > 0) {
         snprintf(err, errlen, "out of memory");
@@ -341,6 +362,7 @@ void sip_server_destroy(struct sip_server *s)
     if (s->sweep)
         su_timer_destroy(s->sweep);
     keepalive_destroy(s->keepalive);
+    failover_destroy(s->failover);
     calls_destroy(s->calls);
     gateway_health_destroy(s->gateways); /* after the calls: their slots are in it */
     if (s->agent)

@@ -11,7 +11,7 @@
 struct user_store;
 struct reg_store;
 struct ka_store;
-struct node_registry;
+struct membership;
 struct call_store;
 struct routing_store;
 struct gateway_store;
@@ -34,7 +34,7 @@ struct sip_server_deps {
     struct user_store *users;
     struct reg_store *regs;
     struct ka_store *kas;
-    struct node_registry *nodes;
+    struct membership *nodes; /* live members and quorum */
     struct call_store *calls;
     struct media_engine *media;
     struct cdr_writer *cdrs; /* may be NULL */

@@ -55,6 +55,7 @@ class Postgres:
     def __init__(self, root):
         self.dir = os.path.join(root, "pg")
         self.port = free_port()
+        self.listen = "127.0.0.1"
         os.makedirs(self.dir)
         if IS_ROOT:
             shutil.chown(self.dir, "postgres")
@@ -69,8 +70,16 @@ class Postgres:
     def start(self):
         subprocess.run(_as_pg([f"{_pg_bin()}/pg_ctl", "-D", self.dir, "-w", "-l",
                                os.path.join(self.dir, "server.log"), "-o",
-                               f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1",
+                               f"-p {self.port} -k {self.dir} -c listen_addresses={self.listen}",
                                "start"]), check=True, stdout=subprocess.DEVNULL)
+
+    def expose(self, address, cidr):
+        """Also listens on address and trusts clients from cidr (cluster/netns.py's bridge)."""
+        with open(os.path.join(self.dir, "pg_hba.conf"), "a") as f:
+            f.write(f"host all all {cidr} trust\n")
+        self.stop()
+        self.listen = f"127.0.0.1,{address}"
+        self.start()
 
     def stop(self):
         subprocess.run(_as_pg([f"{_pg_bin()}/pg_ctl", "-D", self.dir, "-m", "immediate", "-w",
@@ -98,6 +107,12 @@ class Redis:
                                      stdout=open(os.path.join(self.dir, "redis.log"), "a"),
                                      stderr=subprocess.STDOUT)
         wait_for(lambda: self.cli("PING") == "PONG", what="redis")
+
+    def expose(self, address):
+        """Also listens on address (cluster/netns.py's bridge)."""
+        self.cli("CONFIG", "SET", "protected-mode", "no")
+        if self.cli("CONFIG", "SET", "bind", f"127.0.0.1 {address}") != "OK":
+            raise RuntimeError(f"redis cannot listen on {address}")
 
     def stop(self):
         if self.proc:
@@ -239,6 +254,11 @@ class Stack:
         if start:
             n.start()
         return n
+
+    def expose(self, address, cidr):
+        """Opens PostgreSQL and Redis to address (also) and clients from cidr."""
+        self.pg.expose(address, cidr)
+        self.redis.expose(address)
 
     def stop_nodes(self):
         return {n.name: n.stop() for n in self.nodes}

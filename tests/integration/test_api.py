@@ -33,7 +33,8 @@ def test_health(node):
              what="the node to reach its stores")
     status, body = api(node, "GET", "/v1/health")
     assert status == 200, body
-    assert body == {"status": "ok", "node": "api1", "redis": "up", "postgres": "up"}
+    assert body == {"status": "ok", "node": "api1", "redis": "up", "postgres": "up",
+                    "quorate": True}
 
 
 def test_needs_a_valid_key(node):

@@ -39,6 +39,26 @@ static void good_file_loads(void **state)
     assert_string_equal(cfg.postgres_conninfo, "host=127.0.0.1 dbname=x");
 }
 
+static void cluster_membership_is_redis_or_corosync(void **state)
+{
+    (void)state;
+    struct tandem_config cfg;
+    char err[512] = "";
+    config_defaults(&cfg);
+    assert_string_equal(cfg.cluster_membership, "redis"); /* single-host setups keep working */
+    write_file("auth.nonce_secret = 0123456789abcdef\ncluster.membership = corosync\n"
+               "cluster.service_address = 10.77.0.101\n");
+    assert_int_equal(config_load(&cfg, path, err, sizeof err), 0);
+    unlink(path);
+    assert_string_equal(cfg.cluster_membership, "corosync");
+    assert_string_equal(cfg.cluster_service_address, "10.77.0.101");
+    config_defaults(&cfg);
+    write_file("auth.nonce_secret = 0123456789abcdef\ncluster.membership = pacemaker\n");
+    assert_int_equal(config_load(&cfg, path, err, sizeof err), -1);
+    unlink(path);
+    assert_non_null(strstr(err, "cluster.membership: must be redis or corosync"));
+}
+
 static void error_names_file_line_key_and_reason(void **state)
 {
     (void)state;
@@ -115,6 +135,7 @@ int main(void)
         cmocka_unit_test(line_without_equals_is_refused),
         cmocka_unit_test(relations_are_checked),
         cmocka_unit_test(missing_file_is_reported),
+        cmocka_unit_test(cluster_membership_is_redis_or_corosync),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

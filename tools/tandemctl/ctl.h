@@ -66,6 +66,7 @@ int ctl_cdrs(struct ctl_opts *o);
 int ctl_calls(struct ctl_opts *o);
 int ctl_hangup(struct ctl_opts *o);
 int ctl_originate(struct ctl_opts *o);
+int ctl_cluster(struct ctl_opts *o); /* ctl_cluster.c */
 
 /* Prints "tandemctl: <msg>" to stderr and returns CTL_USAGE. */
 int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

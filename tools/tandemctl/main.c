@@ -42,7 +42,8 @@ static const char usage[] =
     "  cdrs --tenant ID [--from TIME] [--to TIME] [--page N] [--per-page N]\n"
     "  calls --tenant ID\n"
     "  hangup --tenant ID CALL_UUID\n"
-    "  originate --tenant ID --from EXTENSION --to EXTENSION_OR_NUMBER\n";
+    "  originate --tenant ID --from EXTENSION --to EXTENSION_OR_NUMBER\n"
+    "  cluster           members, quorum and ring id as this node sees them\n";
 
 int ctl_usage_error(const char *fmt, ...)
 {
@@ -261,6 +262,8 @@ int main(int argc, char **argv)
         rc = ctl_hangup(&o);
     else if (!strcmp(cmd, "originate"))
         rc = ctl_originate(&o);
+    else if (!strcmp(cmd, "cluster"))
+        rc = ctl_cluster(&o);
     else
         rc = ctl_usage_error("unknown command '%s'", cmd);
     curl_global_cleanup();

@@ -1,0 +1,368 @@
+/* The corosync source: a CPG group for who runs tandemd where, votequorum for whether this
+ * partition may act. Each member multicasts its announcement after every configuration change,
+ * so a newcomer learns everyone's and everyone learns the newcomer's; the table is keyed by
+ * (nodeid, pid), a CPG member, and a member counts as live once its announcement arrived.
+ * Both handles' fds sit in the su_root and are dispatched with CS_DISPATCH_ALL, which never
+ * blocks. If corosync goes away the node loses quorum at once and reconnects every retry_ms;
+ * the last table stays, since "I cannot see" is not "they died". */
+#include "common/log.h"
+#include "membership_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <corosync/cpg.h>
+#include <corosync/votequorum.h>
+
+struct entry {
+    uint32_t nodeid, pid;
+    int announced;
+    struct member mb;
+};
+
+struct membership_corosync {
+    struct membership *m;
+    su_root_t *root;
+    struct member self;
+    struct cpg_name group;
+    int retry_ms;
+    cpg_handle_t cpg;
+    votequorum_handle_t vq;
+    int cpg_ok, vq_ok;     /* handles initialised */
+    int cpg_wait, vq_wait; /* su_root registrations, 0 when none */
+    uint32_t nodeid;
+    struct entry *table;
+    size_t n;
+    uint64_t seq;      /* totem ring sequence */
+    uint32_t changes;  /* CPG configuration changes within this ring */
+    int announce_due;  /* our announcement still to send (CS_ERR_TRY_AGAIN) */
+    int dirty;         /* the table changed: report after the dispatch */
+    su_timer_t *timer; /* reconnects, and resends a postponed announcement */
+    int connected;
+};
+
+static const char *cs_name(cs_error_t e)
+{
+    switch (e) {
+    case CS_OK:
+        return "ok";
+    case CS_ERR_LIBRARY:
+        return "cannot reach corosync (CS_ERR_LIBRARY: is corosync running?)";
+    case CS_ERR_TRY_AGAIN:
+        return "try again";
+    case CS_ERR_BAD_HANDLE:
+        return "bad handle";
+    case CS_ERR_ACCESS:
+        return "access denied (CS_ERR_ACCESS: run as root or add the user to uidgid)";
+    case CS_ERR_NOT_EXIST:
+        return "not exist";
+    default:
+        return "corosync error";
+    }
+}
+
+/* The time (ring, change) a table snapshot belongs to, growing with every change. */
+static uint64_t ring_id(const struct membership_corosync *c)
+{
+    return (c->seq << 16) | (c->changes & 0xffff);
+}
+
+static void report(struct membership_corosync *c)
+{
+    struct member *v = calloc(c->n ? c->n : 1, sizeof *v);
+    if (!v) {
+        log_error(NULL, "membership: out of memory reading the CPG table");
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->table[i].announced)
+            v[k++] = c->table[i].mb;
+    membership_update(c->m, v, k, ring_id(c));
+    free(v);
+    c->dirty = 0;
+}
+
+static void announce(struct membership_corosync *c)
+{
+    char line[512];
+    if (member_encode(&c->self, line, sizeof line) != 0)
+        return; /* checked at start */
+    struct iovec iov = {.iov_base = line, .iov_len = strlen(line) + 1};
+    cs_error_t e = cpg_mcast_joined(c->cpg, CPG_TYPE_AGREED, &iov, 1);
+    c->announce_due = e == CS_ERR_TRY_AGAIN;
+    if (e != CS_OK && e != CS_ERR_TRY_AGAIN)
+        log_warn(NULL, "membership: cannot multicast the announcement: %s", cs_name(e));
+}
+
+static struct entry *find(struct membership_corosync *c, uint32_t nodeid, uint32_t pid)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->table[i].nodeid == nodeid && c->table[i].pid == pid)
+            return &c->table[i];
+    return NULL;
+}
+
+static void on_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
+                       void *msg, size_t len)
+{
+    (void)group;
+    struct membership_corosync *c;
+    if (cpg_context_get(h, (void **)&c) != CS_OK)
+        return;
+    struct entry *e = find(c, nodeid, pid);
+    const char *text = msg;
+    struct member mb;
+    if (!e || len == 0 || text[len - 1] != '\0' || member_decode(text, &mb) != 0)
+        return; /* not (or no longer) a member, or not ours: ignore */
+    mb.nodeid = nodeid;
+    if (!e->announced || memcmp(&e->mb, &mb, sizeof mb) != 0) {
+        e->mb = mb;
+        e->announced = 1;
+        c->dirty = 1;
+    }
+}
+
+static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
+                       const struct cpg_address *members, size_t n, const struct cpg_address *left,
+                       size_t nleft, const struct cpg_address *joined, size_t njoined)
+{
+    (void)group;
+    (void)left;
+    (void)joined;
+    struct membership_corosync *c;
+    if (cpg_context_get(h, (void **)&c) != CS_OK)
+        return;
+    struct entry *t = calloc(n ? n : 1, sizeof *t);
+    if (!t) {
+        log_error(NULL, "membership: out of memory on a CPG change");
+        return;
+    }
+    uint32_t pid = (uint32_t)getpid();
+    for (size_t i = 0; i < n; i++) {
+        struct entry *old = find(c, members[i].nodeid, members[i].pid);
+        t[i].nodeid = members[i].nodeid;
+        t[i].pid = members[i].pid;
+        if (old) {
+            t[i] = *old;
+        } else if (members[i].nodeid == c->nodeid && members[i].pid == pid) {
+            t[i].mb = c->self;
+            t[i].mb.nodeid = c->nodeid;
+            t[i].announced = 1;
+        }
+    }
+    free(c->table);
+    c->table = t;
+    c->n = n;
+    c->changes++;
+    c->dirty = 1;
+    log_info(NULL, "membership: CPG change: %zu processes, %zu left, %zu joined", n, nleft,
+             njoined);
+    announce(c);
+}
+
+static void on_totem(cpg_handle_t h, struct cpg_ring_id ring, uint32_t n, const uint32_t *list)
+{
+    (void)list;
+    struct membership_corosync *c;
+    if (cpg_context_get(h, (void **)&c) != CS_OK)
+        return;
+    if (ring.seq != c->seq) {
+        c->seq = ring.seq;
+        c->changes = 0;
+    }
+    log_info(NULL, "membership: totem ring %" PRIu64 " (%" PRIu32 " nodes)", ring.seq, n);
+}
+
+static void on_quorum(votequorum_handle_t h, uint64_t context, uint32_t quorate, uint32_t n,
+                      votequorum_node_t nodes[])
+{
+    (void)h;
+    (void)n;
+    (void)nodes;
+    struct membership_corosync *c = (struct membership_corosync *)(uintptr_t)context;
+    membership_set_quorate(c->m, quorate != 0);
+}
+
+static void disconnect(struct membership_corosync *c);
+
+/* corosync gone (or the handle broken): no quorum, and try again later. */
+static void lost(struct membership_corosync *c, const char *what, cs_error_t e)
+{
+    log_error(NULL,
+              "membership: lost corosync (%s: %s); no quorum until it is back, retrying "
+              "every %d ms",
+              what, cs_name(e), c->retry_ms);
+    disconnect(c);
+    membership_set_quorate(c->m, 0); /* on_timer reconnects */
+}
+
+static int on_cpg_fd(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
+{
+    (void)magic;
+    (void)w;
+    struct membership_corosync *c = (struct membership_corosync *)arg;
+    cs_error_t e = cpg_dispatch(c->cpg, CS_DISPATCH_ALL);
+    if (e != CS_OK) {
+        lost(c, "cpg_dispatch", e);
+        return 0;
+    }
+    /* After the whole batch: the totem ring of a change is known by then, whatever the order
+     * corosync delivered the two callbacks in. */
+    if (c->dirty)
+        report(c);
+    return 0;
+}
+
+static int on_vq_fd(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
+{
+    (void)magic;
+    (void)w;
+    struct membership_corosync *c = (struct membership_corosync *)arg;
+    cs_error_t e = votequorum_dispatch(c->vq, CS_DISPATCH_ALL);
+    if (e != CS_OK)
+        lost(c, "votequorum_dispatch", e);
+    return 0;
+}
+
+static void disconnect(struct membership_corosync *c)
+{
+    if (c->cpg_wait > 0)
+        su_root_deregister(c->root, c->cpg_wait);
+    if (c->vq_wait > 0)
+        su_root_deregister(c->root, c->vq_wait);
+    c->cpg_wait = c->vq_wait = 0;
+    if (c->cpg_ok)
+        cpg_finalize(c->cpg);
+    if (c->vq_ok)
+        votequorum_finalize(c->vq);
+    c->cpg_ok = c->vq_ok = 0;
+    c->connected = 0;
+    c->announce_due = 0;
+}
+
+static int watch(struct membership_corosync *c, int fd, su_wakeup_f cb)
+{
+    su_wait_t w;
+    if (su_wait_create(&w, fd, SU_WAIT_IN) != 0)
+        return -1;
+    return su_root_register(c->root, &w, cb, (su_wakeup_arg_t *)c, 0);
+}
+
+/* Connects both handles, joins the group and reads the current quorum. 0, or -1 with err. */
+static int connect_corosync(struct membership_corosync *c, char *err, size_t errlen)
+{
+    cpg_model_v1_data_t model = {
+        .model = CPG_MODEL_V1,
+        .cpg_deliver_fn = on_deliver,
+        .cpg_confchg_fn = on_confchg,
+        .cpg_totem_confchg_fn = on_totem,
+        .flags = CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF,
+    };
+    votequorum_callbacks_t vcb = {.votequorum_quorum_notify_fn = on_quorum};
+    const char *what = "cpg_model_initialize";
+    int fd = -1;
+    struct votequorum_info info;
+    cs_error_t e = cpg_model_initialize(&c->cpg, CPG_MODEL_V1, (cpg_model_data_t *)&model, c);
+    if (e != CS_OK)
+        goto fail;
+    c->cpg_ok = 1;
+    what = "votequorum_initialize";
+    if ((e = votequorum_initialize(&c->vq, &vcb)) != CS_OK)
+        goto fail;
+    c->vq_ok = 1;
+    what = "cpg_local_get";
+    if ((e = cpg_local_get(c->cpg, &c->nodeid)) != CS_OK)
+        goto fail;
+    what = "votequorum_getinfo";
+    if ((e = votequorum_getinfo(c->vq, c->nodeid, &info)) != CS_OK)
+        goto fail;
+    what = "votequorum_trackstart";
+    if ((e = votequorum_trackstart(c->vq, (uint64_t)(uintptr_t)c, CS_TRACK_CHANGES)) != CS_OK)
+        goto fail;
+    what = "cpg_join";
+    if ((e = cpg_join(c->cpg, &c->group)) != CS_OK)
+        goto fail;
+    what = "fd";
+    e = CS_ERR_LIBRARY;
+    if (cpg_fd_get(c->cpg, &fd) != CS_OK || (c->cpg_wait = watch(c, fd, on_cpg_fd)) <= 0 ||
+        votequorum_fd_get(c->vq, &fd) != CS_OK || (c->vq_wait = watch(c, fd, on_vq_fd)) <= 0)
+        goto fail;
+    c->connected = 1;
+    membership_set_quorate(c->m, (info.flags & VOTEQUORUM_INFO_QUORATE) != 0);
+    log_info(NULL, "membership: joined CPG group %.*s as nodeid %" PRIu32 " (%s)",
+             (int)c->group.length, c->group.value, c->nodeid,
+             info.flags & VOTEQUORUM_INFO_QUORATE ? "quorate" : "not quorate");
+    return 0;
+fail:
+    snprintf(err, errlen, "corosync: %s: %s", what, cs_name(e));
+    disconnect(c);
+    return -1;
+}
+
+static void on_timer(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)magic;
+    (void)t;
+    struct membership_corosync *c = (struct membership_corosync *)arg;
+    if (c->connected) {
+        if (c->announce_due)
+            announce(c);
+        return;
+    }
+    char err[256];
+    if (connect_corosync(c, err, sizeof err) == 0)
+        log_info(NULL, "membership: corosync is back");
+    else
+        log_debug(NULL, "membership: %s", err);
+}
+
+struct membership_corosync *membership_corosync_start(struct membership *m, su_root_t *root,
+                                                      const struct member *self, const char *group,
+                                                      int retry_ms, char *err, size_t errlen)
+{
+    struct membership_corosync *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->m = m;
+    c->root = root;
+    c->self = *self;
+    c->retry_ms = retry_ms;
+    c->group.length = (uint32_t)strlen(group);
+    if (c->group.length > CPG_MAX_NAME_LENGTH) {
+        snprintf(err, errlen, "cluster.group: longer than %d characters", CPG_MAX_NAME_LENGTH);
+        free(c);
+        return NULL;
+    }
+    memcpy(c->group.value, group, c->group.length);
+    c->timer = su_timer_create(su_root_task(root), (su_duration_t)retry_ms);
+    if (!c->timer) {
+        snprintf(err, errlen, "out of memory");
+        free(c);
+        return NULL;
+    }
+    if (connect_corosync(c, err, errlen) != 0) {
+        membership_corosync_stop(c);
+        return NULL;
+    }
+    su_timer_set_for_ever(c->timer, on_timer, (su_timer_arg_t *)c);
+    return c;
+}
+
+void membership_corosync_stop(struct membership_corosync *c)
+{
+    if (!c)
+        return;
+    if (c->timer)
+        su_timer_destroy(c->timer);
+    if (c->cpg_ok && c->connected)
+        cpg_leave(c->cpg, &c->group);
+    disconnect(c);
+    free(c->table);
+    free(c);
+}
