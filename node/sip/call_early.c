@@ -125,9 +125,15 @@ static void cancel_fork(nta_agent_t *agent, json_t *f, tport_t *tp)
         log_warn(s[0], "cannot CANCEL a ringing leg after failover");
 }
 
-static void answer_caller(nta_agent_t *agent, struct call *c, const char *vias, uint32_t cseq,
-                          tport_t *tp)
+static void answer_caller(nta_agent_t *agent, struct call *c, const char *caller_vias,
+                          uint32_t cseq, tport_t *tp)
 {
+    /* nta_msg_tsend forwards responses as a proxy does: it takes off the top Via (its own)
+     * and sends to the next. So ours goes on top of the caller's. */
+    char vias[8192];
+    if ((size_t)snprintf(vias, sizeof vias, "SIP/2.0/UDP %s;branch=z9hG4bK-tandem-failover, %s",
+                         c->a.via[0] ? c->a.via : "0.0.0.0", caller_vias) >= sizeof vias)
+        return;
     msg_t *msg = nta_msg_create(agent, 0);
     sip_t *sip = msg ? sip_object(msg) : NULL;
     su_home_t *home = msg ? msg_home(msg) : NULL;

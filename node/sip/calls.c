@@ -306,6 +306,9 @@ nta_outgoing_t *dlg_send_with(struct calls *cs, struct dlg_side *side, sip_metho
      * only it. Without the transport (not listening there) nta picks ours. */
     tport_t *tp =
         side->via[0] ? sip_tports_find(cs->deps.agent, side->via, side->via_port, transport) : NULL;
+    if (side->via[0] && !tp)
+        log_warn(side->call_id, "no %s transport on %s:%d: sending from this node's address",
+                 transport, side->via, side->via_port);
     if (sip_add_tl(msg, sip,
                    SIPTAG_REQUEST(sip_request_create(home, method, name,
                                                      (url_string_t *)side->remote_target, NULL)),

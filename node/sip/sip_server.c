@@ -14,6 +14,7 @@
 #include "sip/keepalive.h"
 #include "sip/ratelimit.h"
 #include "sip/registrar.h"
+#include "sip/sip_tports.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -272,10 +273,12 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
     snprintf(url, sizeof url, fmt, cfg->sip_address, cfg->sip_port, cfg->sip_udp ? "udp" : "tcp");
     s->agent = nta_agent_create(root, URL_STRING_MAKE(url), on_message, (nta_agent_magic_t *)s,
                                 NTATAG_UA(0), NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
-                                TPTAG_UDP_RMEM(cfg->sip_udp_rcvbuf), TAG_END());
+                                TPTAG_UDP_RMEM(cfg->sip_udp_rcvbuf), TPTAG_IDENT(SIP_TPORT_IDENT),
+                                TAG_END());
     if (s->agent && cfg->sip_udp && cfg->sip_tcp) {
         snprintf(url, sizeof url, fmt, cfg->sip_address, cfg->sip_port, "tcp");
-        if (nta_agent_add_tport(s->agent, URL_STRING_MAKE(url), TAG_END()) != 0) {
+        if (nta_agent_add_tport(s->agent, URL_STRING_MAKE(url), TPTAG_IDENT(SIP_TPORT_IDENT),
+                                TAG_END()) != 0) {
             snprintf(err, errlen, "cannot listen on %s (TCP)", url);
             sip_server_destroy(s);
             return NULL;
@@ -288,7 +291,8 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
                                                             : "sips:%s:%d;transport=tls";
         snprintf(url, sizeof url, tls_fmt, cfg->sip_address, cfg->sip_tls_port);
         if (nta_agent_add_tport(s->agent, URL_STRING_MAKE(url),
-                                TPTAG_CERTIFICATE(cfg->sip_tls_cert_dir), TAG_END()) != 0) {
+                                TPTAG_CERTIFICATE(cfg->sip_tls_cert_dir),
+                                TPTAG_IDENT(SIP_TPORT_IDENT), TAG_END()) != 0) {
             snprintf(err, errlen, "cannot listen on %s (TLS; certificate in %s?)", url,
                      cfg->sip_tls_cert_dir);
             sip_server_destroy(s);

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include <sofia-sip/nta_tport.h>
+#include <sofia-sip/tport_tag.h>
 
 tport_t *sip_tports_find(nta_agent_t *agent, const char *address, int port, const char *proto)
 {
@@ -32,7 +33,11 @@ int sip_tports_listen(nta_agent_t *agent, const struct tandem_config *cfg, const
         snprintf(url, sizeof url,
                  strchr(address, ':') ? "sip:[%s]:%d;transport=%s" : "sip:%s:%d;transport=%s",
                  address, port, protos[i]);
-        if (nta_agent_add_tport(agent, URL_STRING_MAKE(url), TAG_END()) != 0) {
+        /* nta picks the transport of a request by ident (NTATAG_TPORT on a primary only names
+         * its ident): each address gets its own. */
+        char ident[96];
+        snprintf(ident, sizeof ident, "vip-%s-%d", address, port);
+        if (nta_agent_add_tport(agent, URL_STRING_MAKE(url), TPTAG_IDENT(ident), TAG_END()) != 0) {
             snprintf(err, errlen, "cannot listen on %s", url);
             return -1;
         }

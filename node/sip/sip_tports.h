@@ -10,6 +10,10 @@
 
 #include "common/config.h"
 
+/* The ident of the node's own transports. Every transport has one: sofia compares idents with
+ * strcmp when a request names one, so a transport without an ident would crash that search. */
+#define SIP_TPORT_IDENT "node"
+
 /* Listens on address:port over the node's transports (UDP and/or TCP, as configured), unless
  * it already does. The address must be local by now (vip_add). 0, or -1 with err. */
 int sip_tports_listen(nta_agent_t *agent, const struct tandem_config *cfg, const char *address,
