@@ -487,7 +487,8 @@ class Cluster:
 
     def close(self):
         """Stops every process, removes the namespaces and bridge (and the Stack made here).
-        Returns {node name: tandemd exit code} for the nodes that were running."""
+        Returns {node name: tandemd exit code} for the nodes that were running; the end of each
+        node's log stays in self.final_logs."""
         codes = {}
         for n in self.nodes:
             if n.alive():
@@ -500,6 +501,9 @@ class Cluster:
                 except subprocess.TimeoutExpired:
                     n.corosync.kill()
                     n.corosync.wait()
+        # What the nodes said last, for a caller reporting a bad exit after the files are gone.
+        self.final_logs = {n.name: n.log()[-8000:] for n in self.nodes
+                           if os.path.exists(n.log_path)}
         self.net.down()
         if self.own_stack and self.stack:
             self.stack.close()
