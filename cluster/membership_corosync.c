@@ -212,8 +212,8 @@ static void lost(struct membership_corosync *c, const char *what, cs_error_t e)
               "membership: lost corosync (%s: %s); no quorum until it is back, retrying "
               "every %d ms",
               what, cs_name(e), c->retry_ms);
-    disconnect(c);
-    membership_set_quorate(c->m, 0); /* on_timer reconnects */
+    membership_set_quorate(c->m, 0); /* first: finalising the handles takes a while */
+    disconnect(c);                   /* on_timer reconnects */
 }
 
 static int on_cpg_fd(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)

@@ -147,3 +147,29 @@ def test_cut_off_node_refuses_calls_majority_takes_them(cluster):
         cluster.heal(3)
     healed = cluster.wait_members(3, timeout=20)
     assert all(cluster.view(i)["quorate"] for i in (1, 2, 3)), healed
+
+
+def test_corosync_loss_and_return(cluster):
+    """corosync dies under a running node: it logs, loses quorum (refusing calls) and rejoins by
+    itself once corosync is back. A node started without corosync says why and exits."""
+    n2 = cluster.node(2)
+    cluster.kill(2, what="corosync")
+    wait_for(lambda: "membership: lost corosync" in n2.log(), timeout=5, what="n2 to notice")
+    wait_for(lambda: cluster.view(2)["quorate"] is False, timeout=2, what="n2 to lose quorum")
+    cluster.wait_members(2, nodes=[1, 3], timeout=10)
+    cluster.start_corosync(2)
+    wait_for(lambda: "membership: corosync is back" in n2.log(), timeout=10, what="reconnect")
+    cluster.wait_members(3, timeout=20)
+
+    assert cluster.stop_node(2) == 0
+    cluster.kill(2, what="corosync")
+    try:
+        cluster.start_node(2)
+        raise AssertionError("tandemd started without corosync")
+    except RuntimeError as e:
+        assert "exited with 1" in str(e)
+    assert re.search(r"ERROR \[-\] membership: corosync: cpg_model_initialize: cannot reach "
+                     r"corosync \(CS_ERR_LIBRARY: is corosync running\?\)", n2.log())
+    cluster.start_corosync(2)
+    cluster.start_node(2)
+    cluster.wait_members(3, timeout=20)
