@@ -131,7 +131,7 @@ void membership_set_quorate(struct membership *m, int quorate)
         return;
     m->quorate = quorate;
     if (quorate)
-        log_info(NULL, "membership: quorate (%zu live members)", m->n);
+        log_info(NULL, "membership: quorate");
     else
         log_warn(NULL, "membership: quorum lost: new calls are refused and nothing is claimed");
     publish(m);

@@ -86,11 +86,17 @@ static void report(struct membership_corosync *c)
     c->dirty = 0;
 }
 
+/* The announcement carries the sender's (ring, change) after the member fields (decoders of
+ * member lines ignore what follows the role), so a process that joined a ring late adopts the
+ * count of changes the others saw in it, and every member gives a departure the same ring id. */
 static void announce(struct membership_corosync *c)
 {
     char line[512];
+    size_t l;
     if (member_encode(&c->self, line, sizeof line) != 0)
         return; /* checked at start */
+    l = strlen(line);
+    snprintf(line + l, sizeof line - l, "\t%" PRIu64 "\t%" PRIu32, c->seq, c->changes);
     struct iovec iov = {.iov_base = line, .iov_len = strlen(line) + 1};
     cs_error_t e = cpg_mcast_joined(c->cpg, CPG_TYPE_AGREED, &iov, 1);
     c->announce_due = e == CS_ERR_TRY_AGAIN;
@@ -119,6 +125,16 @@ static void on_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t no
     if (!e || len == 0 || text[len - 1] != '\0' || member_decode(text, &mb) != 0)
         return; /* not (or no longer) a member, or not ours: ignore */
     mb.nodeid = nodeid;
+    uint64_t seq;
+    uint32_t changes;
+    const char *tail = text;
+    for (int tabs = 0; tail && tabs < 6; tabs++)
+        tail = (tail = strchr(tail, '\t')) ? tail + 1 : NULL;
+    if (tail && sscanf(tail, "%" SCNu64 "\t%" SCNu32, &seq, &changes) == 2 && seq == c->seq &&
+        changes > c->changes) {
+        c->changes = changes;
+        c->dirty = 1;
+    }
     if (!e->announced || memcmp(&e->mb, &mb, sizeof mb) != 0) {
         e->mb = mb;
         e->announced = 1;
@@ -196,8 +212,8 @@ static void lost(struct membership_corosync *c, const char *what, cs_error_t e)
               "membership: lost corosync (%s: %s); no quorum until it is back, retrying "
               "every %d ms",
               what, cs_name(e), c->retry_ms);
-    disconnect(c);
-    membership_set_quorate(c->m, 0); /* on_timer reconnects */
+    membership_set_quorate(c->m, 0); /* first: finalising the handles takes a while */
+    disconnect(c);                   /* on_timer reconnects */
 }
 
 static int on_cpg_fd(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)

@@ -235,7 +235,8 @@ class Cluster:
     with neither a Stack is made and closed here."""
 
     def __init__(self, nodes=3, subnet=None, run_id=None, build=None, token_ms=400, stack=None,
-                 postgres=None, redis=None, settings=None, workdir=None, nonce_secret=None):
+                 postgres=None, redis=None, settings=None, workdir=None, nonce_secret=None,
+                 key=None):
         self.net = Network(nodes, subnet or pick_subnet(), run_id)
         self.build = build or BUILD
         self.token_ms = token_ms
@@ -244,6 +245,7 @@ class Cluster:
         self.postgres, self.redis = postgres, redis
         self.settings = settings or {}
         self.nonce_secret = nonce_secret or "cluster-test-nonce-secret"
+        self.key = key  # superadmin API key; default: the Stack's
         self.dir = workdir or tempfile.mkdtemp(prefix=f"tandem-cluster-{self.net.run_id}-")
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
@@ -260,9 +262,14 @@ class Cluster:
 
     # ---- building ----
 
-    def start(self):
+    def start(self, make_network=True):
+        """Builds everything (the network too unless make_network is False: ./dev makes it
+        first, so its stores can listen on the bridge before the nodes start)."""
         try:
-            self.net.up()
+            if make_network:
+                self.net.up()
+            else:
+                self.net.made = True
             self._stores()
             for n in self.nodes:
                 self.start_corosync(n.i)
@@ -306,7 +313,8 @@ class Cluster:
         out = open(os.path.join(n.dir, "corosync.out"), "a")
         n.corosync = subprocess.Popen(["ip", "netns", "exec", n.ns, "unshare", "-m",
                                        "--propagation", "private", "sh", "-c", script],
-                                      stdout=out, stderr=subprocess.STDOUT)
+                                      stdout=out, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
         out.close()
         wait_for(lambda: self._corosync_up(n), timeout=15, what=f"corosync on {n.name}")
 
@@ -424,7 +432,7 @@ class Cluster:
 
     def api(self, i, method, path, key=None, body=None, timeout=5):
         """(status, JSON or None) of one request to node i's API, from the root namespace."""
-        key = key or (self.stack.key if self.stack else None)
+        key = key or self.key or (self.stack.key if self.stack else None)
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.node(i).api + path, data=data, method=method)
         if key:
@@ -487,7 +495,8 @@ class Cluster:
 
     def close(self):
         """Stops every process, removes the namespaces and bridge (and the Stack made here).
-        Returns {node name: tandemd exit code} for the nodes that were running."""
+        Returns {node name: tandemd exit code} for the nodes that were running; the end of each
+        node's log stays in self.final_logs."""
         codes = {}
         for n in self.nodes:
             if n.alive():
@@ -500,6 +509,9 @@ class Cluster:
                 except subprocess.TimeoutExpired:
                     n.corosync.kill()
                     n.corosync.wait()
+        # What the nodes said last, for a caller reporting a bad exit after the files are gone.
+        self.final_logs = {n.name: n.log()[-8000:] for n in self.nodes
+                           if os.path.exists(n.log_path)}
         self.net.down()
         if self.own_stack and self.stack:
             self.stack.close()
@@ -507,3 +519,46 @@ class Cluster:
         if os.environ.get("TANDEM_KEEP_TMP") is None:
             shutil.rmtree(self.dir, ignore_errors=True)
         return codes
+
+
+def main(argv=None):
+    """Command line for ./dev: `net-up` makes the bridge and namespaces, `nodes-up` starts
+    corosync and tandemd in them and writes the env file, `down` removes a run's everything."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="cluster/netns.py")
+    ap.add_argument("action", choices=["net-up", "nodes-up", "down"])
+    ap.add_argument("--run-id", default="dev")
+    ap.add_argument("--nodes", type=int, default=3)
+    ap.add_argument("--subnet", default="10.77.0")
+    ap.add_argument("--dir", help="directory for configs and logs (nodes-up)")
+    ap.add_argument("--build", default=BUILD)
+    ap.add_argument("--postgres", help="conninfo reachable from the namespaces")
+    ap.add_argument("--redis", help="host:port reachable from the namespaces")
+    ap.add_argument("--nonce-secret")
+    ap.add_argument("--token-ms", type=int, default=400)
+    ap.add_argument("--env", help="write the shell env file here (nodes-up)")
+    ap.add_argument("--key-file", help="superadmin API key, to see the members agree (nodes-up)")
+    a = ap.parse_args(argv)
+    if a.action == "down":
+        teardown(a.run_id)
+        return 0
+    if a.action == "net-up":
+        Network(a.nodes, a.subnet, a.run_id).up()
+        return 0
+    host, port = a.redis.rsplit(":", 1)
+    c = Cluster(a.nodes, subnet=a.subnet, run_id=a.run_id, build=a.build, token_ms=a.token_ms,
+                postgres=a.postgres, redis=(host, int(port)), workdir=a.dir,
+                nonce_secret=a.nonce_secret,
+                key=open(a.key_file).read().strip() if a.key_file else None)
+    c.start(make_network=False)
+    if a.env:
+        with open(a.env, "w") as f:
+            f.write("# Written by ./dev up --nodes; remove it all with ./dev down.\n" + c.env())
+    # The processes outlive this command; `down` finds them through their namespaces.
+    for n in c.nodes:
+        n.proc = n.corosync = None
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

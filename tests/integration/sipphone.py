@@ -154,9 +154,10 @@ class Rtp:
 
 class Phone:
     def __init__(self, server_port, user, domain, password, source="127.0.0.1", host="127.0.0.1"):
+        """host: the node's SIP address (a cluster node's service address in tests/cluster)."""
         self.server = (host, server_port)
         self.user, self.domain, self.password = user, domain, password
-        self.reg = SipClient(server_port, user, domain, password, source=source, host=host)
+        self.reg = SipClient(server_port, user, domain, password, host=host, source=source)
         self.sock = self.reg.sock  # one socket, like a phone behind NAT
         self.ip, self.port = source, self.reg.local_port
         self.pending = []
