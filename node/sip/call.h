@@ -156,6 +156,12 @@ void call_note_sdp(struct call *c, int leg, int party, const char *sdp, size_t l
 void call_cdr_fill(const struct call *c, long long end_ms, struct cdr *out);
 void call_cdr_submit(const struct call *c, const char *why, long long end_ms);
 struct call *calls_find_local(struct calls *cs, const char *call_id);
+/* This node gives its calls up (it lost quorum, or it stops while a successor is ready): media
+ * released and memory freed here, without CDRs, records left in Redis for the successor that
+ * claims them. Calls still being set up are answered 503. Returns how many. */
+int calls_let_go(struct calls *cs);
+/* Calls of this node whose dialogs speak from address (a VIP taken over). */
+int calls_count_via(struct calls *cs, const char *address);
 struct call *calls_find_uuid(struct calls *cs, const char *uuid);
 json_t *call_to_json(const struct call *c);
 int call_from_json(struct call *c, json_t *j);

@@ -439,6 +439,61 @@ struct calls *calls_create(const struct calls_deps *deps)
     return cs;
 }
 
+struct let_go {
+    struct calls *cs;
+    int n;
+};
+
+static int let_go_one(const char *key, void *value, void *arg)
+{
+    (void)key;
+    struct let_go *g = arg;
+    struct call *c = value;
+    struct calls *cs = g->cs;
+    if (c->a.call_id[0] && strmap_get(cs->by_call_id, c->a.call_id) == c)
+        strmap_remove(cs->by_call_id, c->a.call_id);
+    if (c->b.call_id[0] && strmap_get(cs->by_call_id, c->b.call_id) == c)
+        strmap_remove(cs->by_call_id, c->b.call_id);
+    if (c->state == CALL_CONFIRMED)
+        c->calls = NULL; /* it goes on elsewhere: its tenant slot stays taken */
+    b2bua_abandon(c, 503, "Service Unavailable");
+    dialog_abandon(c);
+    media_session_destroy(c->media);
+    c->media = NULL;
+    call_free_record(c);
+    g->n++;
+    return 1;
+}
+
+struct count_via {
+    const char *address;
+    int n;
+};
+
+static int count_via_one(const char *key, void *value, void *arg)
+{
+    (void)key;
+    struct count_via *cv = arg;
+    const struct call *c = value;
+    if (!strcmp(c->a.via, cv->address))
+        cv->n++;
+    return 0;
+}
+
+int calls_count_via(struct calls *cs, const char *address)
+{
+    struct count_via cv = {.address = address};
+    strmap_sweep(cs->by_uuid, count_via_one, &cv);
+    return cv.n;
+}
+
+int calls_let_go(struct calls *cs)
+{
+    struct let_go g = {.cs = cs};
+    strmap_sweep(cs->by_uuid, let_go_one, &g);
+    return g.n;
+}
+
 static int drop_call(const char *key, void *value, void *arg)
 {
     (void)key;

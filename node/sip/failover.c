@@ -9,6 +9,7 @@
 #include "ring.h"
 #include "sip/call.h"
 #include "sip/call_recover.h"
+#include "sip/service_address.h"
 #include "sip/sip_tports.h"
 #include "store/call_store.h"
 #include "vip.h"
@@ -18,6 +19,11 @@
 #include <string.h>
 
 #define CLAIM_RETRY_MS 500
+/* corosync reports a member gone (CPG) a moment before votequorum says whether this node is
+ * still quorate; a node cut off from the majority sees everyone leave at once. The claim waits
+ * this long and then asks again: still quorate, the member still gone, this node still its
+ * successor. It is a few ms in practice; 100 ms leaves room on a loaded machine. */
+#define CLAIM_SETTLE_MS 100
 #define CLAIM_TRIES 20 /* Redis may be failing over too: keep trying for ~10 s */
 #define GARP_COUNT 3
 
@@ -30,6 +36,7 @@ struct failover {
     struct call_store *store;
     struct failover_stats stats;
     struct claim *claims; /* under way: waiting for Redis or for a retry */
+    struct service_address *addresses;
 };
 
 struct claim {
@@ -44,7 +51,7 @@ struct claim {
 };
 
 /* Makes address this node's: on the interface (when configured) and under SIP. */
-static int take_address(struct failover *fo, const char *address, int sip_port)
+static int take_address(struct failover *fo, const char *dead, const char *address, int sip_port)
 {
     char err[256];
     const char *ifname = fo->cfg->cluster_vip_interface;
@@ -55,6 +62,8 @@ static int take_address(struct failover *fo, const char *address, int sip_port)
         }
         if (vip_announce(ifname, address, GARP_COUNT, err, sizeof err) != 0)
             log_warn(NULL, "failover: %s", err); /* neighbours learn it from our traffic too */
+        if (fo->addresses)
+            service_address_adopted(fo->addresses, dead, address);
     }
     if (sip_tports_listen(fo->agent, fo->cfg, address, sip_port, err, sizeof err) != 0) {
         log_error(NULL, "failover: %s", err);
@@ -118,7 +127,7 @@ static void on_claimed(void *arg, int outcome, json_t *records)
     double claimed = clock_mono();
     if (!reinvite) {
         /* Its own address, and any it had itself taken over (calls recovered before). */
-        take_address(fo, cl->gone.service_address, cl->gone.sip_port);
+        take_address(fo, cl->gone.name, cl->gone.service_address, cl->gone.sip_port);
         size_t i;
         json_t *r;
         json_array_foreach(records, i, r)
@@ -128,7 +137,7 @@ static void on_claimed(void *arg, int outcome, json_t *records)
             int port = (int)json_integer_value(json_object_get(a, "via_port"));
             if (ip && ip[0] && strcmp(ip, cl->gone.service_address) &&
                 strcmp(ip, fo->cfg->sip_address))
-                take_address(fo, ip, port);
+                take_address(fo, cl->gone.name, ip, port);
         }
     }
     double moved = clock_mono();
@@ -149,11 +158,29 @@ static void on_claimed(void *arg, int outcome, json_t *records)
     claim_free(cl);
 }
 
+/* The successor of name among the live members is this node. */
+static int succeeds(struct failover *fo, const char *name)
+{
+    const char *const *live;
+    size_t n = membership_live(fo->members, &live);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(live[i], name))
+            return 0; /* it is back (a flap): nothing to take over */
+    int owner = ring_owner(live, n, name);
+    return owner >= 0 && strcmp(live[owner], fo->cfg->node_id) == 0;
+}
+
 static void send_claim(struct claim *cl)
 {
     struct failover *fo = cl->fo;
     if (!membership_quorate(fo->members)) {
-        log_warn(NULL, "failover: lost quorum: not claiming %s", cl->gone.name);
+        log_warn(NULL, "failover: no quorum: not claiming %s", cl->gone.name);
+        claim_free(cl);
+        return;
+    }
+    if (!succeeds(fo, cl->gone.name)) {
+        log_info(NULL, "failover: %s is back or has another successor now: not claiming it",
+                 cl->gone.name);
         claim_free(cl);
         return;
     }
@@ -203,12 +230,15 @@ static void on_down(void *arg, const struct member *gone, uint64_t ring_id)
     fo->claims = cl;
     log_info(NULL, "failover: %s left (ring %llu); this node is its successor", gone->name,
              (unsigned long long)ring_id);
-    send_claim(cl);
+    if (!cl->retry ||
+        su_timer_set_interval(cl->retry, retry_claim, (su_timer_arg_t *)cl, CLAIM_SETTLE_MS) != 0)
+        send_claim(cl);
 }
 
 struct failover *failover_create(su_root_t *root, const struct tandem_config *cfg,
                                  struct membership *members, struct calls *calls,
-                                 nta_agent_t *agent, struct call_store *store)
+                                 nta_agent_t *agent, struct call_store *store,
+                                 struct service_address *addresses)
 {
     struct failover *fo = calloc(1, sizeof *fo);
     if (!fo)
@@ -218,7 +248,8 @@ struct failover *failover_create(su_root_t *root, const struct tandem_config *cf
                             .members = members,
                             .calls = calls,
                             .agent = agent,
-                            .store = store};
+                            .store = store,
+                            .addresses = addresses};
     membership_on_down(members, on_down, fo);
     return fo;
 }

@@ -18,9 +18,12 @@ struct failover_stats {
 };
 
 /* Registers for the membership's down events; nothing happens until a member leaves. */
+struct service_address;
+/* addresses: told of every address taken over (may be NULL). */
 struct failover *failover_create(su_root_t *root, const struct tandem_config *cfg,
                                  struct membership *members, struct calls *calls,
-                                 nta_agent_t *agent, struct call_store *store);
+                                 nta_agent_t *agent, struct call_store *store,
+                                 struct service_address *addresses);
 /* A claim Redis is still answering is freed by its callback, which then does nothing. */
 void failover_destroy(struct failover *fo);
 void failover_stats(const struct failover *fo, struct failover_stats *out);

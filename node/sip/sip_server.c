@@ -9,11 +9,12 @@
 #include "common/log.h"
 #include "membership.h"
 #include "sip/call.h"
-#include "sip/gateway_health.h"
 #include "sip/failover.h"
+#include "sip/gateway_health.h"
 #include "sip/keepalive.h"
 #include "sip/ratelimit.h"
 #include "sip/registrar.h"
+#include "sip/service_address.h"
 #include "sip/sip_tports.h"
 
 #include <arpa/inet.h>
@@ -48,6 +49,7 @@ struct sip_server {
     struct gateway_health *gateways;
     struct calls *calls;
     struct failover *failover;
+    struct service_address *addresses;
     struct membership *nodes;
     su_timer_t *sweep;
     double last_limit_log;
@@ -339,7 +341,10 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
         sip_server_destroy(s);
         return NULL;
     }
-    s->failover = failover_create(root, cfg, deps->nodes, s->calls, s->agent, deps->calls);
+    s->addresses = service_address_create(root, cfg, deps->nodes, s->calls, deps->calls);
+    s->failover = s->addresses ? failover_create(root, cfg, deps->nodes, s->calls, s->agent,
+                                                 deps->calls, s->addresses)
+                               : NULL;
     if (!s->failover) {
         snprintf(err, errlen, "out of memory");
         sip_server_destroy(s);
@@ -367,6 +372,19 @@ void sip_server_destroy(struct sip_server *s)
         su_timer_destroy(s->sweep);
     keepalive_destroy(s->keepalive);
     failover_destroy(s->failover);
+    /* Stopping while a quorate cluster can take the calls over: leave them to the successor
+     * (records kept, no CDRs here) rather than cut them off. */
+    int handing_over = 0;
+    if (s->calls && s->nodes && s->cfg && strcmp(s->cfg->cluster_failover, "off") != 0 &&
+        membership_quorate(s->nodes)) {
+        const char *const *live;
+        if (membership_live(s->nodes, &live) > 1) {
+            handing_over = 1;
+            log_info(NULL, "stopping: %d call(s) left to this node's successor",
+                     calls_let_go(s->calls));
+        }
+    }
+    service_address_destroy(s->addresses, handing_over);
     calls_destroy(s->calls);
     gateway_health_destroy(s->gateways); /* after the calls: their slots are in it */
     if (s->agent)

@@ -12,10 +12,11 @@
 extern const char call_find_lua[];
 extern const char call_check_lua[];
 extern const char call_claim_lua[];
+extern const char call_release_lua[];
 
 struct call_store {
     struct redis_conn *redis;
-    struct redis_script *find, *check, *claim;
+    struct redis_script *find, *check, *claim, *release;
 };
 
 struct call_store *call_store_create(struct redis_conn *redis)
@@ -26,7 +27,8 @@ struct call_store *call_store_create(struct redis_conn *redis)
     cs->redis = redis;
     if (!(cs->find = redis_conn_add_script(redis, call_find_lua)) ||
         !(cs->check = redis_conn_add_script(redis, call_check_lua)) ||
-        !(cs->claim = redis_conn_add_script(redis, call_claim_lua))) {
+        !(cs->claim = redis_conn_add_script(redis, call_claim_lua)) ||
+        !(cs->release = redis_conn_add_script(redis, call_release_lua))) {
         free(cs);
         return NULL;
     }
@@ -223,4 +225,44 @@ int call_store_claim(struct call_store *cs, const char *dead, const char *self,
         return -1;
     }
     return 0;
+}
+
+struct holder_call {
+    call_holder_f *cb;
+    void *arg;
+};
+
+static void on_holder(void *arg, redisReply *reply)
+{
+    struct holder_call *h = arg;
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        h->cb(h->arg, NULL, 1);
+    else
+        h->cb(h->arg, reply->type == REDIS_REPLY_STRING ? reply->str : NULL, 0);
+    free(h);
+}
+
+int call_store_claim_holder(struct call_store *cs, const char *node, call_holder_f *cb, void *arg)
+{
+    struct holder_call *h = malloc(sizeof *h);
+    if (!h)
+        return -1;
+    h->cb = cb;
+    h->arg = arg;
+    char key[96];
+    snprintf(key, sizeof key, "tandem:claim:%s", node);
+    const char *argv[] = {"HGET", key, "by"};
+    if (redis_conn_command(cs->redis, on_holder, h, 3, argv, NULL) != 0) {
+        free(h);
+        return -1;
+    }
+    return 0;
+}
+
+int call_store_claim_release(struct call_store *cs, const char *dead, const char *self)
+{
+    char key[96];
+    snprintf(key, sizeof key, "tandem:claim:%s", dead);
+    const char *argv[] = {key, self};
+    return redis_conn_eval(cs->redis, cs->release, on_written, NULL, 1, 2, argv, NULL);
 }

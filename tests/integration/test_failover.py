@@ -7,7 +7,7 @@ import time
 import pytest
 
 from harness import api, wait_for
-from rtpstream import StreamSet
+from failover_calls import connect, hold, streams_for
 from sipphone import Phone, sdp_media, sdp_offer
 
 DOMAIN = "failover.tandem.test"
@@ -27,31 +27,6 @@ def tenant(stack):
     return stack, first, t
 
 
-def connect(node, host, a, b):
-    """Registers phones a and b at node (its service address host) and connects a call a -> b;
-    returns the phones after the ACK."""
-    caller = Phone(node.sip_port, a, DOMAIN, PASSWORD, host=host)
-    callee = Phone(node.sip_port, b, DOMAIN, PASSWORD, host=host)
-    caller.register()
-    callee.register()
-    caller.call(b, wait_final=False)
-    callee.answer()
-    final = caller.next(want=lambda m: not m.is_request and m.status >= 200)
-    assert final.status == 200, final.raw
-    caller.confirm(final)
-    callee.next(want=lambda m: m.is_request and m.method == "ACK")
-    return caller, callee
-
-
-def streams_for(calls, max_seconds=40):
-    s = StreamSet(max_seconds=max_seconds)
-    pairs = []
-    for caller, callee in calls:
-        pairs.append((s.add(caller.rtp.sock, sdp_media(caller.dialog["remote_sdp"])),
-                      s.add(callee.rtp.sock, sdp_media(callee.dialog["remote_sdp"]))))
-    return s, pairs
-
-
 def cdr_rows(stack, a_call_id):
     out = stack.pg.psql(f"SELECT node, failover, hangup_by, q850_cause FROM cdrs "
                         f"WHERE a_call_id = '{a_call_id}'")
@@ -61,19 +36,9 @@ def cdr_rows(stack, a_call_id):
 def test_vip_mode_calls_survive_kill_9(tenant):
     stack, dead, _ = tenant
     heir = stack.node("fo-b", sip__address="127.0.0.3", **SETTINGS)
-    calls = [connect(dead, "127.0.0.2", "6001", "6002"), connect(dead, "127.0.0.2", "6003", "6004")]
-    held_caller, held_callee = calls[1]
-    # The second call goes on hold (the callee stops sending, as a held phone does).
-    held_caller.send_in_dialog("INVITE", body=sdp_offer(held_caller.rtp.ip, held_caller.rtp.port)
-                               .replace("a=sendrecv", "a=sendonly"))
-    ok = held_caller.next(want=lambda m: not m.is_request and m.cseq()[1] == "INVITE")
-    reinv = held_callee.next(want=lambda m: m.is_request and m.method == "INVITE")
-    held_callee.respond(reinv, 200, "OK", body=sdp_offer(held_callee.rtp.ip, held_callee.rtp.port)
-                        .replace("a=sendrecv", "a=recvonly"))
-    ok = held_caller.next(want=lambda m: not m.is_request and m.cseq()[1] == "INVITE"
-                          and m.status == 200)
-    held_caller.send_in_dialog("ACK", cseq=ok.cseq()[0])
-
+    calls = [connect(dead.sip_port, "127.0.0.2", DOMAIN, PASSWORD, "6001", "6002"),
+             connect(dead.sip_port, "127.0.0.2", DOMAIN, PASSWORD, "6003", "6004")]
+    hold(*calls[1])  # the second call is on hold: its callee stops sending
     streams, pairs = streams_for(calls)
     pairs[1][1].paused = True
     streams.start()
@@ -125,7 +90,7 @@ def test_reinvite_mode_moves_both_legs(tenant):
     stack, _, _ = tenant
     dead = stack.node("fo-c", sip__address="127.0.0.4", **SETTINGS)
     heir = stack.node("fo-d", sip__address="127.0.0.5", cluster__failover="reinvite", **SETTINGS)
-    caller, callee = connect(dead, "127.0.0.4", "6001", "6002")
+    caller, callee = connect(dead.sip_port, "127.0.0.4", DOMAIN, PASSWORD, "6001", "6002")
     cseq_before = {}
     streams, pairs = streams_for([(caller, callee)])
     streams.start()

@@ -1,0 +1,187 @@
+/* This node's hold on service addresses (VIPs, with cluster.vip_interface set). Its own address
+ * is given up when it loses quorum (the majority's successor takes it and the calls on it: two
+ * nodes answering for one address is the split brain to avoid), and taken back only when no
+ * successor holds a claim on it, so a node that returns disturbs no recovered call. Addresses it
+ * took over are given back, claim and all, once the last call on them has ended. */
+#include "sip/service_address.h"
+
+#include "common/log.h"
+#include "membership.h"
+#include "sip/call.h"
+#include "store/call_store.h"
+#include "vip.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TICK_MS 200
+#define OWN_CHECK_TICKS 5  /* ask who holds our claim every second while we lack our address */
+#define GIVE_BACK_TICKS 10 /* look for taken-over addresses without calls every two seconds */
+#define MAX_ADOPTED 16
+
+struct adopted {
+    char dead[64];
+    char address[64];
+};
+
+struct service_address {
+    const struct tandem_config *cfg;
+    struct membership *members;
+    struct calls *calls;
+    struct call_store *store;
+    su_timer_t *tick;
+    unsigned ticks;
+    int quorate;     /* as last seen */
+    int own_missing; /* our address is not on the interface (fenced, or held by a successor) */
+    int asking;      /* a claim-holder query is in flight */
+    char told_holder[64];
+    struct adopted adopted[MAX_ADOPTED];
+    int nadopted;
+};
+
+static int managing(const struct service_address *sa)
+{
+    return sa->cfg->cluster_vip_interface[0] != 0;
+}
+
+static void drop_address(struct service_address *sa, const char *address)
+{
+    char err[256];
+    if (vip_remove(sa->cfg->cluster_vip_interface, address, sa->cfg->cluster_vip_prefix, err,
+                   sizeof err) != 0)
+        log_error(NULL, "service address: %s", err);
+}
+
+/* Quorum lost: the majority will claim our calls and addresses. */
+static void fence(struct service_address *sa)
+{
+    int n = calls_let_go(sa->calls);
+    if (managing(sa)) {
+        drop_address(sa, sa->cfg->sip_address);
+        for (int i = 0; i < sa->nadopted; i++)
+            drop_address(sa, sa->adopted[i].address);
+        sa->own_missing = 1;
+    }
+    sa->nadopted = 0;
+    log_warn(NULL, "fenced: no quorum; %d call(s) left to the majority%s", n,
+             managing(sa) ? ", service addresses released" : "");
+}
+
+static void on_holder(void *arg, const char *holder, int store_down)
+{
+    struct service_address *sa = arg;
+    sa->asking = 0;
+    if (store_down || !sa->own_missing || !sa->quorate)
+        return;
+    if (holder && strcmp(holder, sa->cfg->node_id) != 0) {
+        if (strcmp(sa->told_holder, holder) != 0) {
+            log_warn(NULL,
+                     "service address %s is held by %s (it carries calls of ours); "
+                     "waiting for it to give the address back",
+                     sa->cfg->sip_address, holder);
+            snprintf(sa->told_holder, sizeof sa->told_holder, "%s", holder);
+        }
+        return;
+    }
+    char err[256];
+    const char *ifname = sa->cfg->cluster_vip_interface;
+    if (vip_add(ifname, sa->cfg->sip_address, sa->cfg->cluster_vip_prefix, err, sizeof err) != 0) {
+        log_error(NULL, "service address: %s", err);
+        return;
+    }
+    if (vip_announce(ifname, sa->cfg->sip_address, 3, err, sizeof err) != 0)
+        log_warn(NULL, "service address: %s", err);
+    sa->own_missing = 0;
+    sa->told_holder[0] = 0;
+    log_info(NULL, "service address %s is this node's again", sa->cfg->sip_address);
+}
+
+static void give_back_idle(struct service_address *sa)
+{
+    for (int i = 0; i < sa->nadopted;) {
+        struct adopted *a = &sa->adopted[i];
+        if (calls_count_via(sa->calls, a->address) > 0) {
+            i++;
+            continue;
+        }
+        drop_address(sa, a->address);
+        call_store_claim_release(sa->store, a->dead, sa->cfg->node_id);
+        log_info(NULL, "service address %s of %s given back: its recovered calls have ended",
+                 a->address, a->dead);
+        *a = sa->adopted[--sa->nadopted];
+    }
+}
+
+static void on_tick(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)m;
+    (void)t;
+    struct service_address *sa = (struct service_address *)arg;
+    sa->ticks++;
+    int quorate = membership_quorate(sa->members);
+    if (sa->quorate && !quorate)
+        fence(sa);
+    sa->quorate = quorate;
+    if (!managing(sa) || !quorate)
+        return;
+    if (sa->own_missing && !sa->asking && sa->ticks % OWN_CHECK_TICKS == 0) {
+        sa->asking = 1;
+        if (call_store_claim_holder(sa->store, sa->cfg->node_id, on_holder, sa) != 0)
+            sa->asking = 0;
+    }
+    if (sa->ticks % GIVE_BACK_TICKS == 0)
+        give_back_idle(sa);
+}
+
+struct service_address *service_address_create(su_root_t *root, const struct tandem_config *cfg,
+                                               struct membership *members, struct calls *calls,
+                                               struct call_store *store)
+{
+    struct service_address *sa = calloc(1, sizeof *sa);
+    if (!sa)
+        return NULL;
+    *sa = (struct service_address){.cfg = cfg,
+                                   .members = members,
+                                   .calls = calls,
+                                   .store = store,
+                                   .quorate = membership_quorate(members),
+                                   /* At start, a successor may hold our address still: the
+                                    * first check settles it either way. */
+                                   .own_missing = cfg->cluster_vip_interface[0] != 0};
+    sa->tick = su_timer_create(su_root_task(root), TICK_MS);
+    if (!sa->tick) {
+        free(sa);
+        return NULL;
+    }
+    sa->ticks = OWN_CHECK_TICKS - 1; /* the first tick asks */
+    su_timer_set_for_ever(sa->tick, on_tick, (su_timer_arg_t *)sa);
+    return sa;
+}
+
+void service_address_adopted(struct service_address *sa, const char *dead, const char *address)
+{
+    for (int i = 0; i < sa->nadopted; i++)
+        if (!strcmp(sa->adopted[i].address, address))
+            return;
+    if (sa->nadopted == MAX_ADOPTED) {
+        log_warn(NULL, "service address: too many taken over; %s will not be given back", address);
+        return;
+    }
+    struct adopted *a = &sa->adopted[sa->nadopted++];
+    snprintf(a->dead, sizeof a->dead, "%s", dead);
+    snprintf(a->address, sizeof a->address, "%s", address);
+}
+
+void service_address_destroy(struct service_address *sa, int handing_over)
+{
+    if (!sa)
+        return;
+    if (handing_over && managing(sa)) {
+        drop_address(sa, sa->cfg->sip_address);
+        for (int i = 0; i < sa->nadopted; i++)
+            drop_address(sa, sa->adopted[i].address);
+    }
+    su_timer_destroy(sa->tick);
+    free(sa);
+}
