@@ -40,6 +40,11 @@ struct service_address {
     int nadopted;
 };
 
+static const char *own(const struct service_address *sa)
+{
+    return membership_self(sa->members)->service_address;
+}
+
 static int managing(const struct service_address *sa)
 {
     return sa->cfg->cluster_vip_interface[0] != 0;
@@ -58,7 +63,7 @@ static void fence(struct service_address *sa)
 {
     int n = calls_let_go(sa->calls);
     if (managing(sa)) {
-        drop_address(sa, sa->cfg->sip_address);
+        drop_address(sa, own(sa));
         for (int i = 0; i < sa->nadopted; i++)
             drop_address(sa, sa->adopted[i].address);
         sa->own_missing = 1;
@@ -79,22 +84,22 @@ static void on_holder(void *arg, const char *holder, int store_down)
             log_warn(NULL,
                      "service address %s is held by %s (it carries calls of ours); "
                      "waiting for it to give the address back",
-                     sa->cfg->sip_address, holder);
+                     own(sa), holder);
             snprintf(sa->told_holder, sizeof sa->told_holder, "%s", holder);
         }
         return;
     }
     char err[256];
     const char *ifname = sa->cfg->cluster_vip_interface;
-    if (vip_add(ifname, sa->cfg->sip_address, sa->cfg->cluster_vip_prefix, err, sizeof err) != 0) {
+    if (vip_add(ifname, own(sa), sa->cfg->cluster_vip_prefix, err, sizeof err) != 0) {
         log_error(NULL, "service address: %s", err);
         return;
     }
-    if (vip_announce(ifname, sa->cfg->sip_address, 3, err, sizeof err) != 0)
+    if (vip_announce(ifname, own(sa), 3, err, sizeof err) != 0)
         log_warn(NULL, "service address: %s", err);
     sa->own_missing = 0;
     sa->told_holder[0] = 0;
-    log_info(NULL, "service address %s is this node's again", sa->cfg->sip_address);
+    log_info(NULL, "service address %s is this node's again", own(sa));
 }
 
 static void give_back_idle(struct service_address *sa)
@@ -178,7 +183,7 @@ void service_address_destroy(struct service_address *sa, int handing_over)
     if (!sa)
         return;
     if (handing_over && managing(sa)) {
-        drop_address(sa, sa->cfg->sip_address);
+        drop_address(sa, own(sa));
         for (int i = 0; i < sa->nadopted; i++)
             drop_address(sa, sa->adopted[i].address);
     }
