@@ -10,6 +10,7 @@
 
 #include "common/config.h"
 #include "common/node_status.h"
+#include "sip/call_codec.h"
 #include "sip/sdp_rewrite.h"
 #include "sip/sip_server.h"
 
@@ -85,6 +86,7 @@ struct call {
         struct sdp_crypto party; /* the party's key from its SDP: the node receives with it */
         int have_party;
     } srtp[2];
+    struct call_codecs codecs; /* call_codec.c: offer/answer and transcoding per leg */
 };
 
 struct calls_deps {
