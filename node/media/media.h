@@ -107,6 +107,26 @@ int media_leg_set_hold(struct media_session *s, int leg, int on);
  * except 101, which is taken as telephone-event. 0, or -1 for a bad leg, type or rate. */
 int media_leg_set_clock(struct media_session *s, int leg, int pt, int hz);
 
+/* Transcoding of the RTP sent toward a leg (media_transcode.c), for legs that share no codec.
+ * Codecs are enum media_codec values (media_codec.h). Audio arriving from the other leg with
+ * from_pt is decoded, cut into 20 ms frames and sent re-encoded as to_codec with to_pt (a packet
+ * carries what whole 20 ms frames are ready, up to 120 ms). RFC 4733 events arriving with
+ * from_event_pt go out as to_event_pt, their durations rescaled from from_event_hz to
+ * to_event_hz (-1: none; events from a side without a counterpart are dropped). Other payload
+ * types pass through as before. The receiving phone sees one continuous stream across any
+ * change: same SSRC, sequence numbers +1, timestamps moving by the frame length in its clock. */
+struct media_transcode {
+    int from_pt, from_codec;
+    int to_pt, to_codec;
+    int from_event_pt, from_event_hz;
+    int to_event_pt, to_event_hz;
+};
+
+/* Sets (or with t NULL removes) transcoding toward `leg`; the coders are made here, on the
+ * caller's thread. Setting what is already set keeps the running coders. 0, or -1 for a bad leg,
+ * codec or type (to_pt 64..95 as in media_leg_map_payload), or out of memory. */
+int media_leg_set_transcode(struct media_session *s, int leg, const struct media_transcode *t);
+
 /* SRTP master key || salt length (AES_CM_128 suites). */
 #define MEDIA_SRTP_KEY_LEN 30
 

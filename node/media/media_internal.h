@@ -5,6 +5,7 @@
 
 #include "media/media.h"
 #include "media/media_quality.h"
+#include "media/media_transcode.h"
 
 #include <pthread.h>
 #include <srtp2/srtp.h>
@@ -78,8 +79,10 @@ struct media_leg {
     uint8_t pt_map[128]; /* payload type rewrite for RTP sent toward this leg; identity default */
     struct media_leg_stats stats;
     struct media_leg_quality q;
-    srtp_t srtp_rx; /* unprotects what the leg's phone sends; NULL: plain RTP */
-    srtp_t srtp_tx; /* protects what is sent toward the leg's phone; NULL: plain RTP */
+    srtp_t srtp_rx;          /* unprotects what the leg's phone sends; NULL: plain RTP */
+    srtp_t srtp_tx;          /* protects what is sent toward the leg's phone; NULL: plain RTP */
+    struct media_ostream os; /* numbering of the RTP sent toward the leg (media_transcode.c) */
+    struct media_xcode *xc;  /* transcoding toward the leg; NULL: none. Owned by the leg */
 };
 
 struct media_thread;
@@ -156,6 +159,10 @@ int media_latch_accept(struct media_latch *l, const struct sockaddr_storage *fro
 /* Where packets of a kind toward this leg go: the latched source, else the SDP address;
  * NULL when neither is known. */
 const struct media_peer *media_leg_destination(const struct media_leg *l, int kind);
+
+/* media_transcode.c: one checked RTP packet toward leg out (payload mapping, transcoding,
+ * numbering), in place with room for MEDIA_MAX_PACKET; returns MEDIA_XC_SEND, _ABSORB or _DROP. */
+int media_transcode_toward(struct media_leg *out, uint8_t *pkt, size_t *len);
 
 /* media_report.c: quality bookkeeping on the packet path, under the session lock. */
 void media_report_init(struct media_session *s);

@@ -53,7 +53,8 @@ const struct media_peer *media_leg_destination(const struct media_leg *out, int 
     return NULL;
 }
 
-/* Validates and routes packet i; 1 when it was queued for sending as tx[*ntx]. */
+/* Validates and routes packet i; 1 when it was queued for sending as tx[*ntx], 2 when the
+ * transcoder kept it to complete a frame, 0 when it was dropped. */
 static int route_one(struct media_thread *t, struct media_sock *ms, int i, double now, int *ntx)
 {
     struct media_session *s = ms->s;
@@ -87,8 +88,11 @@ static int route_one(struct media_thread *t, struct media_sock *ms, int i, doubl
     const struct media_peer *dest = media_leg_destination(out, ms->kind);
     if (!dest)
         return 0;
-    if (ms->kind == MEDIA_RTP)
-        media_rtp_map_payload_type(pkt, out->pt_map);
+    if (ms->kind == MEDIA_RTP) {
+        int xc = media_transcode_toward(out, pkt, &len);
+        if (xc != MEDIA_XC_SEND)
+            return xc == MEDIA_XC_ABSORB ? 2 : 0;
+    }
     if (media_srtp_protect(out, ms->kind, pkt, &len) != 0)
         return 0;
 
@@ -166,7 +170,7 @@ void media_relay_batch(struct media_thread *t, struct media_sock *ms)
     double now = clock_mono();
     int ntx = 0;
     for (int i = 0; i < n; i++) {
-        if (!route_one(t, ms, i, now, &ntx))
+        if (route_one(t, ms, i, now, &ntx) == 0)
             s->leg[ms->leg].stats.dropped++;
     }
     if (ntx > 0)

@@ -39,8 +39,10 @@ void media_session_free(struct media_session *s)
     if (!s)
         return;
     close_sockets(s);
-    for (int l = 0; l < 2; l++)
+    for (int l = 0; l < 2; l++) {
         media_srtp_free_leg(&s->leg[l]);
+        media_xcode_free(s->leg[l].xc);
+    }
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

@@ -195,6 +195,7 @@ static void answer_a(struct call *c, int status, const char *phrase, const char 
             call_srtp_learn(c, MEDIA_LEG_B, &audio);
         }
         sdp = call_srtp_rewrite(c, MEDIA_LEG_A, b_sdp, b_len, c->a.media_port);
+        sdp = call_codec_answer(c, MEDIA_LEG_B, sdp); /* fitted to A's offer, maybe transcoded */
     }
     if (!c->irq) { /* originated: A has the node's address already, nothing to tell it */
         free(sdp);
@@ -410,7 +411,7 @@ char *b2bua_prepare_media(struct call *c)
     c->b.media_port = media_leg_local_port(c->media, MEDIA_LEG_B);
     call_note_sdp(c, MEDIA_LEG_A, 1, c->offer, strlen(c->offer));
     media_leg_set_remote(c->media, MEDIA_LEG_A, offer.ip, offer.port, offer.rtcp_port);
-    return sdp_b;
+    return call_codec_offer(c, MEDIA_LEG_A, sdp_b); /* plus what the node can transcode to */
 }
 
 static void on_bindings(void *arg, json_t *bindings)

@@ -10,6 +10,7 @@
 
 #include "common/config.h"
 #include "common/node_status.h"
+#include "sip/call_codec.h"
 #include "sip/sdp_rewrite.h"
 #include "sip/sip_server.h"
 
@@ -94,6 +95,7 @@ struct call {
     char failover_from[64]; /* the node that carried the call before a failover; "" if none */
     char *a_vias;           /* the caller's INVITE's Via headers while ringing (call_early.c) */
     int stored;             /* a record was written: the end must delete it */
+    struct call_codecs codecs; /* call_codec.c: offer/answer and transcoding per leg */
 };
 
 struct calls_deps {

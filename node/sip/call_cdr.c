@@ -23,13 +23,13 @@ static const char *json_num(char *buf, size_t len, double v)
 
 /* One leg's media statistics as the JSON object of the media_a / media_b columns, and its
  * codec from the payload type the relay last saw on it. Numbers only: nothing to escape. */
-static void media_fill(struct media_session *m, int leg, char *json, size_t jlen, char *codec,
+static void media_fill(const struct call *c, int leg, char *json, size_t jlen, char *codec,
                        size_t clen)
 {
     struct media_leg_stats st;
-    media_leg_stats(m, leg, &st);
-    char name[16], n[6][32];
-    snprintf(codec, clen, "%s", media_payload_name(st.payload_type, name, sizeof name));
+    media_leg_stats(c->media, leg, &st);
+    char name[32], n[6][32];
+    snprintf(codec, clen, "%s", call_codec_name(c, leg, st.payload_type, name, sizeof name));
     snprintf(json, jlen,
              "{\"packets_in\": %" PRIu64 ", \"packets_out\": %" PRIu64 ", \"bytes_in\": %" PRIu64
              ", \"bytes_out\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"lost\": %" PRId64
@@ -76,9 +76,9 @@ void call_cdr_fill(const struct call *c, long long end_ms, struct cdr *out)
     snprintf(out->hangup_by, sizeof out->hangup_by, "%s", by);
     /* Only the node holding the media knows its statistics; elsewhere the columns stay NULL. */
     if (c->media) {
-        media_fill(c->media, MEDIA_LEG_A, out->media_a, sizeof out->media_a, out->codec_a,
+        media_fill(c, MEDIA_LEG_A, out->media_a, sizeof out->media_a, out->codec_a,
                    sizeof out->codec_a);
-        media_fill(c->media, MEDIA_LEG_B, out->media_b, sizeof out->media_b, out->codec_b,
+        media_fill(c, MEDIA_LEG_B, out->media_b, sizeof out->media_b, out->codec_b,
                    sizeof out->codec_b);
     }
 }

@@ -122,6 +122,11 @@ json_t *call_to_json(const struct call *c)
         if (c->sdp_sent[leg])
             json_object_set_new(j, sent_key[leg], json_string(c->sdp_sent[leg]));
     }
+    /* The codec each party sends (call_codec.c), for GET calls; "" until an answer. */
+    if (j) {
+        json_object_set_new(json_object_get(j, "a"), "codec", json_string(c->codecs.name[0]));
+        json_object_set_new(json_object_get(j, "b"), "codec", json_string(c->codecs.name[1]));
+    }
     return j;
 }
 
@@ -196,6 +201,8 @@ int call_from_json(struct call *c, json_t *j)
     c->sdp_party[1] = dup_str(j, "b_sdp");
     c->sdp_sent[0] = dup_str(j, "a_sdp_sent");
     c->sdp_sent[1] = dup_str(j, "b_sdp_sent");
+    copy_str(json_object_get(j, "a"), "codec", c->codecs.name[0], sizeof c->codecs.name[0]);
+    copy_str(json_object_get(j, "b"), "codec", c->codecs.name[1], sizeof c->codecs.name[1]);
     return 0;
 }
 

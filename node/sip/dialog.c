@@ -79,8 +79,11 @@ static char *anchor_sdp(struct call *c, const struct dlg_side *toward, const str
             call_srtp_learn(c, from_leg, &audio); /* a new key rekeys the leg (call_srtp.c) */
         }
     }
-    return call_srtp_rewrite(c, toward == &c->a ? MEDIA_LEG_A : MEDIA_LEG_B, body, len,
-                             toward->media_port);
+    char *out = call_srtp_rewrite(c, toward == &c->a ? MEDIA_LEG_A : MEDIA_LEG_B, body, len,
+                                  toward->media_port);
+    /* A request carries an offer, a response its answer (call_codec.c: a codec change). */
+    return sip->sip_request ? call_codec_offer(c, from_leg, out)
+                            : call_codec_answer(c, from_leg, out);
 }
 
 void dialog_abandon(struct call *c)

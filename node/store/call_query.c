@@ -14,10 +14,10 @@
 
 static json_t *leg(json_t *side)
 {
-    return json_pack("{s:O?, s:O?, s:O?, s:O?}", "call_id", json_object_get(side, "call_id"),
+    return json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?}", "call_id", json_object_get(side, "call_id"),
                      "party", json_object_get(side, "remote"), "contact",
                      json_object_get(side, "target"), "media_port",
-                     json_object_get(side, "media_port"));
+                     json_object_get(side, "media_port"), "codec", json_object_get(side, "codec"));
 }
 
 static json_t *shape(json_t *r, long long now)
