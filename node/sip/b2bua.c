@@ -9,6 +9,7 @@
 #include "media/media.h"
 #include "sip/auth.h"
 #include "sip/gateway_health.h"
+#include "sip/prack.h"
 #include "sip/sdp_rewrite.h"
 #include "store/reg_store.h"
 #include "store/routing_store.h"
@@ -118,6 +119,7 @@ void b2bua_abandon(struct call *c, int status, const char *phrase)
         nta_incoming_destroy(c->irq);
         c->irq = NULL;
     }
+    prack_abandon(c);
 }
 
 void b2bua_copy(char *dst, size_t len, const char *src)
@@ -198,9 +200,12 @@ static void answer_a(struct call *c, int status, const char *phrase, const char 
         free(sdp);
         return;
     }
-    nta_incoming_treply(c->irq, status, phrase, SIPTAG_CONTACT_STR(contact),
-                        TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
-                        TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
+    if (status < 200) /* reliably when the caller does 100rel (prack.c) */
+        prack_reply_a(c, status, phrase, contact, sdp);
+    else
+        nta_incoming_treply(c->irq, status, phrase, SIPTAG_CONTACT_STR(contact),
+                            TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+                            TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
     free(sdp);
 }
 
@@ -220,10 +225,11 @@ static void won(struct call *c, struct fork *f, sip_t const *sip)
     c->b = f->side;
     const char *body = sip->sip_payload ? sip->sip_payload->pl_data : NULL;
     size_t len = sip->sip_payload ? sip->sip_payload->pl_len : 0;
+    prack_final_answer(c, &body, &len); /* B may have answered in a reliable 18x only */
     /* B's media address first, then its ACK: B may start sending as soon as it has the ACK */
     answer_a(c, SIP_200_OK, body, len);
     b2bua_ack_fork(c, f);
-    if (c->irq)
+    if (c->irq && !prack_hold_final(c))
         nta_incoming_destroy(c->irq);
     c->irq = NULL;
     c->state = CALL_CONFIRMED;
@@ -257,11 +263,14 @@ int b2bua_on_fork_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip
     const char *phrase = sip && sip->sip_status ? sip->sip_status->st_phrase : "Request Timeout";
 
     if (status < 200) {
+        if (prack_fork_provisional(c, f, sip))
+            return 0; /* a reliable 18x already seen */
         if (f->attempt && status > 100)
             gateway_fork_progress(f);
         if (c->state != CALL_EARLY || !c->irq)
             return 0;
         if (status == 183 && sip->sip_payload) {
+            prack_remember_early_answer(c, sip->sip_payload->pl_data, sip->sip_payload->pl_len);
             answer_a(c, status, phrase, sip->sip_payload->pl_data, sip->sip_payload->pl_len);
         }
         if (!c->progress_ms && (status == 180 || status == 183))
@@ -666,6 +675,7 @@ void calls_invite(struct calls *cs, nta_incoming_t *irq, sip_t const *sip,
     x->sip = sip;
     x->src = *src;
     c->irq = irq;
+    c->a_100rel = prack_caller_mode(sip);
     nta_incoming_bind(irq, on_cancel, (nta_incoming_magic_t *)c);
     nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
 

@@ -16,6 +16,7 @@
 struct calls;
 struct fork;
 struct relay;
+struct prack_state;
 struct gw_plan;
 struct gateway_health;
 struct routing_store;
@@ -77,6 +78,10 @@ struct call {
     int on_hold;
     int originated; /* set up by the node (REST originate): A was called first, no irq */
     struct relay *pending_relay; /* dialog.c: relayed requests awaiting the other party */
+    /* prack.c (RFC 3262): A's 100rel (0 none, 1 Supported, 2 Require), and the early-dialog
+     * state (reliable 18x to A, B's early SDP) prack.c owns; NULL until needed. */
+    int a_100rel;
+    struct prack_state *prack;
     /* call_srtp.c, per leg (MEDIA_LEG_A, MEDIA_LEG_B): SDES SRTP terminated on the node. */
     int srtp_call; /* A offered SRTP: every SDP the node sends says the leg's profile */
     struct {

@@ -251,6 +251,7 @@ nta_outgoing_t *dlg_send_with(struct calls *cs, struct dlg_side *side, sip_metho
                    SIPTAG_CSEQ(sip_cseq_create(home, (uint32_t)cseq, method, name)),
                    SIPTAG_MAX_FORWARDS_STR("70"),
                    TAG_IF(method == sip_method_invite, SIPTAG_CONTACT_STR(contact)),
+                   TAG_IF(method == sip_method_invite, SIPTAG_SUPPORTED_STR(SIP_SUPPORTED)),
                    TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                    TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)),
                    TAG_IF(headers, SIPTAG_HEADER_STR(headers)), TAG_END()) < 0 ||

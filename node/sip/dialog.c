@@ -266,6 +266,12 @@ void calls_in_dialog(struct calls *cs, nta_incoming_t *irq, sip_t const *sip,
         reply(irq, 400, "Missing Mandatory Header");
         return;
     }
+    if (sip->sip_request->rq_method == sip_method_prack) {
+        /* nta hands a PRACK to the reliable 18x it acknowledges (prack.c); one that reaches
+         * us matches none, on this node or any other (RFC 3262 3). */
+        reply(irq, SIP_481_NO_TRANSACTION);
+        return;
+    }
     struct call *c = calls_find_local(cs, sip->sip_call_id->i_id);
     if (c && c->state == CALL_CONFIRMED) {
         handle(cs, c, 0, irq, sip);

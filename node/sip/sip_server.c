@@ -31,8 +31,7 @@
 #include <sofia-sip/tport.h>
 #include <sofia-sip/tport_tag.h>
 
-#define ALLOWED_METHODS "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE"
-#define SUPPORTED_OPTIONS "path"
+#define ALLOWED_METHODS "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, PRACK"
 
 struct sip_server {
     su_root_t *root;
@@ -107,6 +106,21 @@ static void note_dropped(struct sip_server *s, const struct sip_source *src, con
     }
 }
 
+/* 1 when tag is one of SIP_SUPPORTED's comma-separated option tags. */
+static int supported_option(const char *tag)
+{
+    size_t n = strlen(tag);
+    for (const char *p = SIP_SUPPORTED; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ", ");
+        if (len == n && strncasecmp(p, tag, n) == 0)
+            return 1;
+        p += len;
+    }
+    return 0;
+}
+
 /* RFC 3261 8.2.2.1 and 8.2.2.3 (10.3 steps 1-2 for REGISTER), for the methods we serve: a
  * Request-URI scheme other than sip/sips gets 416, an option tag in Require other than ours gets
  * 420 listing it. Returns 1 when it answered. Methods we do not serve get 405/501 first (8.2.1). */
@@ -121,7 +135,7 @@ static int reject_unserved(nta_incoming_t *irq, sip_t const *sip)
     size_t used = 0;
     for (sip_require_t const *rq = sip->sip_require; rq; rq = rq->k_next) {
         for (msg_param_t const *tag = rq->k_items; tag && *tag; tag++) {
-            if (strcasecmp(*tag, SUPPORTED_OPTIONS) == 0)
+            if (supported_option(*tag))
                 continue;
             int n = snprintf(unsupported + used, sizeof unsupported - used, "%s%s",
                              used ? ", " : "", *tag);
@@ -164,8 +178,8 @@ static void on_request(struct sip_server *s, nta_incoming_t *irq, sip_t const *s
         return;
     case sip_method_options:
         reply_and_destroy(irq, SIP_200_OK, SIPTAG_ALLOW_STR(ALLOWED_METHODS),
-                          SIPTAG_SUPPORTED_STR(SUPPORTED_OPTIONS),
-                          SIPTAG_ACCEPT_STR("application/sdp"), TAG_END());
+                          SIPTAG_SUPPORTED_STR(SIP_SUPPORTED), SIPTAG_ACCEPT_STR("application/sdp"),
+                          TAG_END());
         return;
     case sip_method_cancel:
         reply_and_destroy(irq, SIP_481_NO_TRANSACTION, TAG_END());
