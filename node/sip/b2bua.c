@@ -10,6 +10,7 @@
 #include "sip/auth.h"
 #include "sip/gateway_health.h"
 #include "sip/prack.h"
+#include "sip/session_timer.h"
 #include "sip/sdp_rewrite.h"
 #include "store/reg_store.h"
 #include "store/routing_store.h"
@@ -183,7 +184,9 @@ void b2bua_learn_dialog(struct fork *f, sip_t const *sip)
 static void answer_a(struct call *c, int status, const char *phrase, const char *b_sdp,
                      size_t b_len)
 {
-    char contact[256], *sdp = NULL;
+    char contact[256], *sdp = NULL, st[160] = "";
+    if (status >= 200 && status < 300)
+        session_timer_a_headers(c, st, sizeof st);
     calls_contact(c->calls, strstr(c->a.destination, "transport=tcp") ? "tcp" : "udp", contact,
                   sizeof contact);
     if (b_sdp && c->media) {
@@ -204,6 +207,7 @@ static void answer_a(struct call *c, int status, const char *phrase, const char 
         prack_reply_a(c, status, phrase, contact, sdp);
     else
         nta_incoming_treply(c->irq, status, phrase, SIPTAG_CONTACT_STR(contact),
+                            TAG_IF(st[0], SIPTAG_HEADER_STR(st)),
                             TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                             TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
     free(sdp);
@@ -226,6 +230,7 @@ static void won(struct call *c, struct fork *f, sip_t const *sip)
     const char *body = sip->sip_payload ? sip->sip_payload->pl_data : NULL;
     size_t len = sip->sip_payload ? sip->sip_payload->pl_len : 0;
     prack_final_answer(c, &body, &len); /* B may have answered in a reliable 18x only */
+    session_timer_answered(c, sip);
     /* B's media address first, then its ACK: B may start sending as soon as it has the ACK */
     answer_a(c, SIP_200_OK, body, len);
     b2bua_ack_fork(c, f);
@@ -360,8 +365,10 @@ static int start_fork(struct call *c, json_t *binding, int n, const char *sdp, c
     }
     f->side.media_port = c->b.media_port;
     f->invite_cseq = f->side.local_cseq + 1;
-    f->orq = dlg_send(c->calls, &f->side, sip_method_invite, "INVITE", 0, sdp,
-                      b2bua_on_fork_response, (nta_outgoing_magic_t *)f);
+    char st[160];
+    session_timer_b_headers(c, st, sizeof st);
+    f->orq = dlg_send_with(c->calls, &f->side, sip_method_invite, "INVITE", 0, sdp,
+                           st[0] ? st : NULL, b2bua_on_fork_response, (nta_outgoing_magic_t *)f);
     if (!f->orq) {
         free(f);
         return -1;
@@ -716,6 +723,10 @@ void calls_invite(struct calls *cs, nta_incoming_t *irq, sip_t const *sip,
         return;
     }
     c->offer = strndup(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+    if (session_timer_invite(c, sip) != 0) { /* answered 422 */
+        free(x);
+        return;
+    }
 
     c->looking_up = 1;
     routing_store_source(d->routing, src->ip, on_source, x);

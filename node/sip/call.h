@@ -11,6 +11,7 @@
 #include "common/config.h"
 #include "common/node_status.h"
 #include "sip/sdp_rewrite.h"
+#include "sip/session_expires.h"
 #include "sip/sip_server.h"
 
 struct calls;
@@ -82,6 +83,14 @@ struct call {
      * state (reliable 18x to A, B's early SDP) prack.c owns; NULL until needed. */
     int a_100rel;
     struct prack_state *prack;
+    /* session_timer.c (RFC 4028): what A's INVITE said, the interval asked of B, and once
+     * answered the session's interval (0: no timer), refresher and deadline (unix ms). The last
+     * three are in the record, so any node can refresh and a restarted owner still ends it. */
+    struct st_params st_a;
+    int st_asked;
+    int st_interval;
+    int st_party;
+    long long st_deadline_ms;
     /* call_srtp.c, per leg (MEDIA_LEG_A, MEDIA_LEG_B): SDES SRTP terminated on the node. */
     int srtp_call; /* A offered SRTP: every SDP the node sends says the leg's profile */
     struct {

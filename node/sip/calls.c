@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/strmap.h"
 #include "media/media.h"
+#include "sip/session_timer.h"
 #include "store/call_store.h"
 
 #include <stdio.h>
@@ -89,15 +90,17 @@ static json_t *side_to_json(const struct dlg_side *s)
 
 json_t *call_to_json(const struct call *c)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, "
-                     "s:o}",
-                     "uuid", c->uuid, "domain", c->domain, "tenant_id", c->tenant_id, "caller",
-                     c->caller, "callee", c->callee, "callee_routed", c->callee_routed, "gateway",
-                     c->gateway, "node", c->node, "media_ip", c->media_ip, "state",
-                     c->state == CALL_CONFIRMED ? "confirmed" : "early", "created_ms",
-                     (json_int_t)c->created_ms, "progress_ms", (json_int_t)c->progress_ms,
-                     "answered_ms", (json_int_t)c->answered_ms, "a", side_to_json(&c->a), "b",
-                     side_to_json(&c->b));
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, "
+                          "s:o}",
+                          "uuid", c->uuid, "domain", c->domain, "tenant_id", c->tenant_id, "caller",
+                          c->caller, "callee", c->callee, "callee_routed", c->callee_routed,
+                          "gateway", c->gateway, "node", c->node, "media_ip", c->media_ip, "state",
+                          c->state == CALL_CONFIRMED ? "confirmed" : "early", "created_ms",
+                          (json_int_t)c->created_ms, "progress_ms", (json_int_t)c->progress_ms,
+                          "answered_ms", (json_int_t)c->answered_ms, "a", side_to_json(&c->a), "b",
+                          side_to_json(&c->b));
+    session_timer_to_json(c, j);
+    return j;
 }
 
 static int copy_str(json_t *o, const char *key, char *dst, size_t len)
@@ -143,6 +146,7 @@ int call_from_json(struct call *c, json_t *j)
     c->created_ms = json_integer_value(json_object_get(j, "created_ms"));
     c->answered_ms = json_integer_value(json_object_get(j, "answered_ms"));
     c->progress_ms = json_integer_value(json_object_get(j, "progress_ms"));
+    session_timer_from_json(c, j);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "media/media.h"
 #include "sip/sdp_rewrite.h"
+#include "sip/session_timer.h"
 #include "store/call_store.h"
 
 #include <stdio.h>
@@ -130,11 +131,16 @@ static int on_relayed(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t co
         if (ack)
             nta_outgoing_destroy(ack);
     }
-    char contact[256];
+    char contact[256], st[128] = "";
     calls_contact(r->cs, strstr(r->from->destination, "transport=tcp") ? "tcp" : "udp", contact,
                   sizeof contact);
+    if (r->method != sip_method_info && status < 300) { /* RFC 4028 10: a refresh */
+        session_timer_refreshed(c);
+        session_timer_refresh_headers(c, st, sizeof st);
+    }
     nta_incoming_treply(r->irq, status, phrase,
                         TAG_IF(r->method == sip_method_invite, SIPTAG_CONTACT_STR(contact)),
+                        TAG_IF(st[0], SIPTAG_HEADER_STR(st)),
                         TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                         TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
     nta_incoming_destroy(r->irq);
@@ -171,8 +177,12 @@ static void relay(struct calls *cs, struct call *c, int remote, struct dlg_side 
     char *sdp = anchor_sdp(c, to, from, sip);
     const char *body = sdp ? sdp : sip->sip_payload ? sip->sip_payload->pl_data : NULL;
     r->cseq = to->local_cseq + 1;
-    nta_outgoing_t *orq = dlg_send(cs, to, r->method, sip->sip_request->rq_method_name, 0, body,
-                                   on_relayed, (nta_outgoing_magic_t *)r);
+    char st[128] = "";
+    if (r->method != sip_method_info)
+        session_timer_refresh_headers(c, st, sizeof st);
+    nta_outgoing_t *orq =
+        dlg_send_with(cs, to, r->method, sip->sip_request->rq_method_name, 0, body,
+                      st[0] ? st : NULL, on_relayed, (nta_outgoing_magic_t *)r);
     free(sdp);
     if (!orq) {
         reply(irq, SIP_500_INTERNAL_SERVER_ERROR);

@@ -12,6 +12,7 @@
 #include "sip/keepalive.h"
 #include "sip/ratelimit.h"
 #include "sip/registrar.h"
+#include "sip/session_timer.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -43,6 +44,7 @@ struct sip_server {
     struct keepalive *keepalive;
     struct gateway_health *gateways;
     struct calls *calls;
+    struct session_timers *session_timers;
     su_timer_t *sweep;
     double last_limit_log;
     unsigned long dropped_since_log;
@@ -329,7 +331,8 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
         .gateways = s->gateways,
     };
     s->calls = calls_create(&cd);
-    if (!s->calls) {
+    s->session_timers = s->calls ? session_timers_create(root, s->calls) : NULL;
+    if (!s->session_timers) {
         snprintf(err, errlen, "out of memory");
         sip_server_destroy(s);
         return NULL;
@@ -355,6 +358,7 @@ void sip_server_destroy(struct sip_server *s)
     if (s->sweep)
         su_timer_destroy(s->sweep);
     keepalive_destroy(s->keepalive);
+    session_timers_destroy(s->session_timers);
     calls_destroy(s->calls);
     gateway_health_destroy(s->gateways); /* after the calls: their slots are in it */
     if (s->agent)
