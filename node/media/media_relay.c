@@ -79,6 +79,8 @@ static int route_one(struct media_thread *t, struct media_sock *ms, int i, doubl
     if (ms->kind == MEDIA_RTP) {
         in->stats.ssrc = media_rtp_ssrc(pkt);
         media_report_rtp(s, ms->leg, pkt, now); /* before the payload type is rewritten */
+        if (media_events_take(s, ms->leg, pkt, len))
+            return 0; /* a digit the other party gets as SIP INFO (media_events.c) */
     } else {
         media_report_rtcp(s, ms->leg, pkt, len, now);
     }
@@ -87,8 +89,10 @@ static int route_one(struct media_thread *t, struct media_sock *ms, int i, doubl
     const struct media_peer *dest = media_leg_destination(out, ms->kind);
     if (!dest)
         return 0;
-    if (ms->kind == MEDIA_RTP)
+    if (ms->kind == MEDIA_RTP) {
         media_rtp_map_payload_type(pkt, out->pt_map);
+        media_events_sent(out, pkt, now);
+    }
     if (media_srtp_protect(out, ms->kind, pkt, &len) != 0)
         return 0;
 

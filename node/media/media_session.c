@@ -118,6 +118,7 @@ struct media_session *media_session_create(struct media_engine *eng, const char 
             s->leg[l].sock[k] = (struct media_sock){.s = s, .fd = -1, .leg = l, .kind = k};
         for (int pt = 0; pt < 128; pt++)
             s->leg[l].pt_map[pt] = (uint8_t)pt;
+        s->leg[l].dtmf.event_pt = -1;
     }
 
     pthread_mutex_lock(&eng->lock);

@@ -9,6 +9,7 @@
 #include "media/media.h"
 #include "sip/auth.h"
 #include "sip/gateway_health.h"
+#include "sip/dtmf_relay.h"
 #include "sip/prack.h"
 #include "sip/session_timer.h"
 #include "sip/sdp_rewrite.h"
@@ -198,6 +199,7 @@ static void answer_a(struct call *c, int status, const char *phrase, const char 
             call_srtp_learn(c, MEDIA_LEG_B, &audio);
         }
         sdp = call_srtp_rewrite(c, MEDIA_LEG_A, b_sdp, b_len, c->a.media_port);
+        dtmf_relay_answer(c, b_sdp, b_len, &sdp); /* telephone-event on one leg only */
     }
     if (!c->irq) { /* originated: A has the node's address already, nothing to tell it */
         free(sdp);

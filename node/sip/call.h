@@ -18,6 +18,7 @@ struct calls;
 struct fork;
 struct relay;
 struct prack_state;
+struct dtmf_relay;
 struct gw_plan;
 struct gateway_health;
 struct routing_store;
@@ -91,6 +92,10 @@ struct call {
     int st_interval;
     int st_party;
     long long st_deadline_ms;
+    /* dtmf_relay.c: A has telephone-event (payload type dtmf_pt_a) and B has not, so the node
+     * turns A's RFC 4733 events into INFO to B and B's INFO into events to A. */
+    int dtmf_translate;
+    int dtmf_pt_a;
     /* call_srtp.c, per leg (MEDIA_LEG_A, MEDIA_LEG_B): SDES SRTP terminated on the node. */
     int srtp_call; /* A offered SRTP: every SDP the node sends says the leg's profile */
     struct {
@@ -114,6 +119,7 @@ struct calls_deps {
     struct cdr_writer *cdrs; /* may be NULL: no CDRs */
     struct routing_store *routing;
     struct gateway_health *gateways; /* gateway_health.h: up/down, call limits; may be NULL */
+    struct dtmf_relay *dtmf;         /* dtmf_relay.h: INFO <-> RFC 4733; may be NULL */
 };
 
 struct calls *calls_create(const struct calls_deps *deps);
@@ -179,6 +185,12 @@ void call_hangup(struct call *c, int q850, const char *why);
 nta_outgoing_t *dlg_send_with(struct calls *cs, struct dlg_side *side, sip_method_t method,
                               const char *name, unsigned long cseq_for_ack, const char *sdp,
                               const char *headers, nta_response_f *cb, nta_outgoing_magic_t *magic);
+
+/* dlg_send_with with a body of any content type (INFO: application/dtmf-relay, ...). */
+nta_outgoing_t *dlg_send_body(struct calls *cs, struct dlg_side *side, sip_method_t method,
+                              const char *name, unsigned long cseq_for_ack, const char *ctype,
+                              const char *body, const char *headers, nta_response_f *cb,
+                              nta_outgoing_magic_t *magic);
 
 /* Sends a request on one side of a dialog (BYE, ACK, re-INVITE...); bumps local_cseq except
  * for ACK. body may be NULL. cb may be NULL for fire-and-forget. */

@@ -237,6 +237,16 @@ nta_outgoing_t *dlg_send_with(struct calls *cs, struct dlg_side *side, sip_metho
                               const char *name, unsigned long cseq_for_ack, const char *sdp,
                               const char *headers, nta_response_f *cb, nta_outgoing_magic_t *magic)
 {
+    return dlg_send_body(cs, side, method, name, cseq_for_ack, "application/sdp", sdp, headers, cb,
+                         magic);
+}
+
+nta_outgoing_t *dlg_send_body(struct calls *cs, struct dlg_side *side, sip_method_t method,
+                              const char *name, unsigned long cseq_for_ack, const char *ctype,
+                              const char *body, const char *headers, nta_response_f *cb,
+                              nta_outgoing_magic_t *magic)
+{
+    const char *sdp = body;
     msg_t *msg = nta_msg_create(cs->deps.agent, 0);
     if (!msg)
         return NULL;
@@ -246,19 +256,18 @@ nta_outgoing_t *dlg_send_with(struct calls *cs, struct dlg_side *side, sip_metho
     char contact[256];
     calls_contact(cs, strstr(side->destination, "transport=tcp") ? "tcp" : "udp", contact,
                   sizeof contact);
-    if (sip_add_tl(msg, sip,
-                   SIPTAG_REQUEST(sip_request_create(home, method, name,
-                                                     (url_string_t *)side->remote_target, NULL)),
-                   TAG_IF(side->route[0], SIPTAG_ROUTE_STR(side->route)),
-                   SIPTAG_FROM_STR(side->local_hdr), SIPTAG_TO_STR(side->remote_hdr),
-                   SIPTAG_CALL_ID_STR(side->call_id),
-                   SIPTAG_CSEQ(sip_cseq_create(home, (uint32_t)cseq, method, name)),
-                   SIPTAG_MAX_FORWARDS_STR("70"),
-                   TAG_IF(method == sip_method_invite, SIPTAG_CONTACT_STR(contact)),
-                   TAG_IF(method == sip_method_invite, SIPTAG_SUPPORTED_STR(SIP_SUPPORTED)),
-                   TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
-                   TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)),
-                   TAG_IF(headers, SIPTAG_HEADER_STR(headers)), TAG_END()) < 0 ||
+    if (sip_add_tl(
+            msg, sip,
+            SIPTAG_REQUEST(
+                sip_request_create(home, method, name, (url_string_t *)side->remote_target, NULL)),
+            TAG_IF(side->route[0], SIPTAG_ROUTE_STR(side->route)), SIPTAG_FROM_STR(side->local_hdr),
+            SIPTAG_TO_STR(side->remote_hdr), SIPTAG_CALL_ID_STR(side->call_id),
+            SIPTAG_CSEQ(sip_cseq_create(home, (uint32_t)cseq, method, name)),
+            SIPTAG_MAX_FORWARDS_STR("70"),
+            TAG_IF(method == sip_method_invite, SIPTAG_CONTACT_STR(contact)),
+            TAG_IF(method == sip_method_invite, SIPTAG_SUPPORTED_STR(SIP_SUPPORTED)),
+            TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR(ctype)), TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)),
+            TAG_IF(headers, SIPTAG_HEADER_STR(headers)), TAG_END()) < 0 ||
         !sip->sip_request) {
         msg_destroy(msg);
         return NULL;

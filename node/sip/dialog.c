@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "media/media.h"
+#include "sip/dtmf_relay.h"
 #include "sip/sdp_rewrite.h"
 #include "sip/session_timer.h"
 #include "store/call_store.h"
@@ -180,8 +181,12 @@ static void relay(struct calls *cs, struct call *c, int remote, struct dlg_side 
     char st[128] = "";
     if (r->method != sip_method_info)
         session_timer_refresh_headers(c, st, sizeof st);
+    /* Bodies other than SDP (INFO's dtmf-relay, ...) keep their content type. */
+    const char *ctype = !sdp && sip->sip_content_type && sip->sip_content_type->c_type
+                            ? sip->sip_content_type->c_type
+                            : "application/sdp";
     nta_outgoing_t *orq =
-        dlg_send_with(cs, to, r->method, sip->sip_request->rq_method_name, 0, body,
+        dlg_send_body(cs, to, r->method, sip->sip_request->rq_method_name, 0, ctype, body,
                       st[0] ? st : NULL, on_relayed, (nta_outgoing_magic_t *)r);
     free(sdp);
     if (!orq) {
@@ -234,6 +239,8 @@ static void handle(struct calls *cs, struct call *c, int remote, nta_incoming_t 
     case sip_method_invite:
     case sip_method_update:
     case sip_method_info:
+        if (method == sip_method_info && !remote && dtmf_relay_info(c, from_a, irq, sip))
+            return; /* a digit played to the other party as RFC 4733 (dtmf_relay.c) */
         if (method != sip_method_info && offer_pending(c)) {
             /* RFC 3261 14.2: an offer crossing one in progress (glare) */
             reply(irq, 491, "Request Pending");

@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "sip/call.h"
+#include "sip/dtmf_relay.h"
 #include "sip/gateway_health.h"
 #include "sip/keepalive.h"
 #include "sip/ratelimit.h"
@@ -45,6 +46,7 @@ struct sip_server {
     struct gateway_health *gateways;
     struct calls *calls;
     struct session_timers *session_timers;
+    struct dtmf_relay *dtmf;
     su_timer_t *sweep;
     double last_limit_log;
     unsigned long dropped_since_log;
@@ -316,6 +318,12 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
         sip_server_destroy(s);
         return NULL;
     }
+    s->dtmf = dtmf_relay_create(root, deps->media);
+    if (!s->dtmf) {
+        snprintf(err, errlen, "out of memory");
+        sip_server_destroy(s);
+        return NULL;
+    }
     struct calls_deps cd = {
         .agent = s->agent,
         .root = root,
@@ -329,9 +337,12 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
         .cdrs = deps->cdrs,
         .routing = deps->routing,
         .gateways = s->gateways,
+        .dtmf = s->dtmf,
     };
     s->calls = calls_create(&cd);
     s->session_timers = s->calls ? session_timers_create(root, s->calls) : NULL;
+    if (s->calls)
+        dtmf_relay_bind(s->dtmf, s->calls);
     if (!s->session_timers) {
         snprintf(err, errlen, "out of memory");
         sip_server_destroy(s);
@@ -360,6 +371,7 @@ void sip_server_destroy(struct sip_server *s)
     keepalive_destroy(s->keepalive);
     session_timers_destroy(s->session_timers);
     calls_destroy(s->calls);
+    dtmf_relay_destroy(s->dtmf);         /* after the calls: no media session can report any more */
     gateway_health_destroy(s->gateways); /* after the calls: their slots are in it */
     if (s->agent)
         nta_agent_destroy(s->agent);
