@@ -73,6 +73,8 @@ static const struct config_key keys[] = {
     INT("media.timeout", media_timeout, 0, 86400),
     INT("media.hold_timeout", media_hold_timeout, 0, 86400),
     INT("calls.answer_timeout", calls_answer_timeout, 1, 3600),
+    INT("calls.session_expires", calls_session_expires, 0, 86400),
+    INT("calls.min_se", calls_min_se, 1, 86400),
     INT("nat.keepalive_interval", nat_keepalive_interval, 0, 3600),
     INT("nat.keepalive_failures", nat_keepalive_failures, 1, 100),
     STR("cdr.spool_path", cdr_spool_path),
@@ -127,6 +129,8 @@ void config_defaults(struct tandem_config *cfg)
     cfg->media_timeout = 60;
     cfg->media_hold_timeout = 3600;
     cfg->calls_answer_timeout = 60;
+    cfg->calls_session_expires = 1800;
+    cfg->calls_min_se = 90;
     cfg->nat_keepalive_interval = 30;
     cfg->nat_keepalive_failures = 3;
     strcpy(cfg->cdr_spool_path, "/var/spool/tandem/cdr.spool");
@@ -212,6 +216,10 @@ int config_check(const struct tandem_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen,
                  "registrar.default_expires: must lie between registrar.min_expires and "
                  "registrar.max_expires");
+        return -1;
+    }
+    if (cfg->calls_session_expires && cfg->calls_session_expires < cfg->calls_min_se) {
+        snprintf(err, errlen, "calls.session_expires: must be 0 or at least calls.min_se");
         return -1;
     }
     if (cfg->media_port_max - cfg->media_port_min < 7) {

@@ -52,7 +52,9 @@ struct tandem_config {
     int media_timeout;      /* seconds without RTP from either party that end a call; 0 = off */
     int media_hold_timeout; /* the same while the call is on hold */
 
-    int calls_answer_timeout; /* seconds a call to an extension may ring */
+    int calls_answer_timeout;  /* seconds a call to an extension may ring */
+    int calls_session_expires; /* RFC 4028 interval the node asks for; 0: only when a caller does */
+    int calls_min_se;          /* shortest Session-Expires accepted (422 below) */
 
     int nat_keepalive_interval; /* seconds, 0 = off */
     int nat_keepalive_failures;

@@ -140,6 +140,25 @@ int media_leg_set_transcode(struct media_session *s, int leg, const struct media
 int media_leg_set_srtp(struct media_session *s, int leg, const char *suite, const uint8_t *rx_key,
                        const uint8_t *tx_key);
 
+/* RFC 4733 telephone-events (media_events.c). */
+/* Called on a media thread, under the session's lock (so it must only queue), when a translating
+ * leg's phone
+ * ends an event (once per event): call_id as given to media_session_create, the leg, the event
+ * code (0-9, 10 '*', 11 '#', 12-15 A-D) and its duration in ms (8 kHz clock). Must not block. */
+typedef void media_event_f(void *arg, const char *call_id, int leg, int event, int duration_ms);
+/* Where events go (NULL: nowhere). Set before sessions carry events, cleared after. */
+void media_engine_set_event_sink(struct media_engine *eng, media_event_f *cb, void *arg);
+/* The telephone-event payload type of the leg's phone (-1 none) and whether events it sends
+ * are translated: taken out of the relay and reported to the sink instead. 0, or -1. */
+int media_leg_set_events(struct media_session *s, int leg, int event_pt, int translate);
+/* Sends one telephone-event packet toward leg (its event_pt set): first starts an event (new
+ * timestamp, marker bit), duration counts timestamp units since its start, end sets E. The
+ * packet continues the stream relayed toward the leg (SSRC, next sequence number), and later
+ * relayed packets are renumbered after it. 0, or -1 when the leg has no event type or no
+ * address yet, or the send failed. */
+int media_leg_send_event(struct media_session *s, int leg, int event, uint32_t duration, int end,
+                         int first);
+
 /* A consistent snapshot of a leg's counters and quality; zeroes for a bad leg. */
 void media_leg_stats(const struct media_session *s, int leg, struct media_leg_stats *out);
 

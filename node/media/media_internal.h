@@ -4,6 +4,7 @@
 #define TANDEM_MEDIA_INTERNAL_H
 
 #include "media/media.h"
+#include "media/media_dtmf.h"
 #include "media/media_quality.h"
 #include "media/media_transcode.h"
 
@@ -70,6 +71,22 @@ struct media_leg_quality {
     uint64_t rtcp_in, rr_sent;
 };
 
+/* RFC 4733 on one leg (media_events.c), under the session lock: events the leg's phone sends
+ * may be taken out of the relay and reported; events generated toward it continue the RTP
+ * stream relayed to it (same SSRC, next sequence numbers, its timestamp clock). */
+struct media_leg_dtmf {
+    int event_pt;  /* the phone's telephone-event payload type, -1 none */
+    int translate; /* its events are reported to signalling instead of relayed */
+    struct media_dtmf_dedupe dedupe;
+    int have_out;     /* a packet went toward the leg: the fields below describe it */
+    uint16_t seq_out; /* sequence number of the last RTP sent toward the leg */
+    uint32_t ts_out, ssrc_out;
+    double out_mono;     /* clock_mono() when it went */
+    uint16_t seq_offset; /* packets injected so far: added to relayed packets of offset_ssrc */
+    uint32_t offset_ssrc;
+    uint32_t event_ts; /* timestamp of the event being generated */
+};
+
 struct media_leg {
     struct media_sock sock[2]; /* [MEDIA_RTP], [MEDIA_RTCP] */
     int port;                  /* RTP port; immutable after creation, read without the lock */
@@ -83,6 +100,7 @@ struct media_leg {
     srtp_t srtp_tx;          /* protects what is sent toward the leg's phone; NULL: plain RTP */
     struct media_ostream os; /* numbering of the RTP sent toward the leg (media_transcode.c) */
     struct media_xcode *xc;  /* transcoding toward the leg; NULL: none. Owned by the leg */
+    struct media_leg_dtmf dtmf;
 };
 
 struct media_thread;
@@ -133,6 +151,9 @@ struct media_engine {
     struct media_thread *threads;
     int nthreads;
     atomic_int stop;
+    /* media_events.c: where telephone-events taken out of the relay are reported */
+    _Atomic(media_event_f *) event_cb;
+    _Atomic(void *) event_arg;
 };
 
 /* media_ports.c */
@@ -182,6 +203,14 @@ int media_srtp_global_init(void);
 int media_srtp_unprotect(struct media_leg *l, int kind, uint8_t *pkt, size_t *len);
 int media_srtp_protect(struct media_leg *l, int kind, uint8_t *pkt, size_t *len);
 void media_srtp_free_leg(struct media_leg *l);
+
+/* media_events.c, on the packet path under the session lock. */
+/* An accepted RTP packet received on leg: 1 when it is a telephone-event of a translating leg,
+ * which is reported (once per event, at its end) and must not be relayed. */
+int media_events_take(struct media_session *s, int leg, const uint8_t *pkt, size_t len);
+/* An RTP packet about to go toward `out` (after payload mapping, before SRTP): shifts its
+ * sequence number past injected events and remembers it for the next injection. */
+void media_events_sent(struct media_leg *out, uint8_t *pkt, double now);
 
 /* media_engine.c */
 /* Assigns a thread (eng->lock held by the caller) and returns it. */

@@ -80,6 +80,8 @@ static int route_one(struct media_thread *t, struct media_sock *ms, int i, doubl
     if (ms->kind == MEDIA_RTP) {
         in->stats.ssrc = media_rtp_ssrc(pkt);
         media_report_rtp(s, ms->leg, pkt, now); /* before the payload type is rewritten */
+        if (media_events_take(s, ms->leg, pkt, len))
+            return 0; /* a digit the other party gets as SIP INFO (media_events.c) */
     } else {
         media_report_rtcp(s, ms->leg, pkt, len, now);
     }
@@ -92,6 +94,7 @@ static int route_one(struct media_thread *t, struct media_sock *ms, int i, doubl
         int xc = media_transcode_toward(out, pkt, &len);
         if (xc != MEDIA_XC_SEND)
             return xc == MEDIA_XC_ABSORB ? 2 : 0;
+        media_events_sent(out, pkt, now); /* after transcoding: what the phone gets */
     }
     if (media_srtp_protect(out, ms->kind, pkt, &len) != 0)
         return 0;

@@ -120,6 +120,7 @@ static struct media_session *session_alloc(struct media_engine *eng, const char 
             s->leg[l].sock[k] = (struct media_sock){.s = s, .fd = -1, .leg = l, .kind = k};
         for (int pt = 0; pt < 128; pt++)
             s->leg[l].pt_map[pt] = (uint8_t)pt;
+        s->leg[l].dtmf.event_pt = -1;
     }
     return s;
 }

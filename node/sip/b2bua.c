@@ -10,6 +10,9 @@
 #include "media/media.h"
 #include "sip/auth.h"
 #include "sip/gateway_health.h"
+#include "sip/dtmf_relay.h"
+#include "sip/prack.h"
+#include "sip/session_timer.h"
 #include "sip/sdp_rewrite.h"
 #include "store/reg_store.h"
 #include "store/routing_store.h"
@@ -119,6 +122,7 @@ void b2bua_abandon(struct call *c, int status, const char *phrase)
         nta_incoming_destroy(c->irq);
         c->irq = NULL;
     }
+    prack_abandon(c);
 }
 
 void b2bua_copy(char *dst, size_t len, const char *src)
@@ -182,7 +186,9 @@ void b2bua_learn_dialog(struct fork *f, sip_t const *sip)
 static void answer_a(struct call *c, int status, const char *phrase, const char *b_sdp,
                      size_t b_len)
 {
-    char contact[256], *sdp = NULL;
+    char contact[256], *sdp = NULL, st[160] = "";
+    if (status >= 200 && status < 300)
+        session_timer_a_headers(c, st, sizeof st);
     calls_contact(c->calls, strstr(c->a.destination, "transport=tcp") ? "tcp" : "udp", contact,
                   sizeof contact);
     if (b_sdp && c->media) {
@@ -196,14 +202,19 @@ static void answer_a(struct call *c, int status, const char *phrase, const char 
         }
         sdp = call_srtp_rewrite(c, MEDIA_LEG_A, b_sdp, b_len, c->a.media_port);
         sdp = call_codec_answer(c, MEDIA_LEG_B, sdp); /* fitted to A's offer, maybe transcoded */
+        dtmf_relay_answer(c, b_sdp, b_len, &sdp);     /* telephone-event on one leg only */
     }
     if (!c->irq) { /* originated: A has the node's address already, nothing to tell it */
         free(sdp);
         return;
     }
-    nta_incoming_treply(c->irq, status, phrase, SIPTAG_CONTACT_STR(contact),
-                        TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
-                        TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
+    if (status < 200) /* reliably when the caller does 100rel (prack.c) */
+        prack_reply_a(c, status, phrase, contact, sdp);
+    else
+        nta_incoming_treply(c->irq, status, phrase, SIPTAG_CONTACT_STR(contact),
+                            TAG_IF(st[0], SIPTAG_HEADER_STR(st)),
+                            TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+                            TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
     free(sdp);
 }
 
@@ -223,10 +234,12 @@ static void won(struct call *c, struct fork *f, sip_t const *sip)
     c->b = f->side;
     const char *body = sip->sip_payload ? sip->sip_payload->pl_data : NULL;
     size_t len = sip->sip_payload ? sip->sip_payload->pl_len : 0;
+    prack_final_answer(c, &body, &len); /* B may have answered in a reliable 18x only */
+    session_timer_answered(c, sip);
     /* B's media address first, then its ACK: B may start sending as soon as it has the ACK */
     answer_a(c, SIP_200_OK, body, len);
     b2bua_ack_fork(c, f);
-    if (c->irq)
+    if (c->irq && !prack_hold_final(c))
         nta_incoming_destroy(c->irq);
     c->irq = NULL;
     c->state = CALL_CONFIRMED;
@@ -260,11 +273,14 @@ int b2bua_on_fork_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip
     const char *phrase = sip && sip->sip_status ? sip->sip_status->st_phrase : "Request Timeout";
 
     if (status < 200) {
+        if (prack_fork_provisional(c, f, sip))
+            return 0; /* a reliable 18x already seen */
         if (f->attempt && status > 100)
             gateway_fork_progress(f);
         if (c->state != CALL_EARLY || !c->irq)
             return 0;
         if (status == 183 && sip->sip_payload) {
+            prack_remember_early_answer(c, sip->sip_payload->pl_data, sip->sip_payload->pl_len);
             answer_a(c, status, phrase, sip->sip_payload->pl_data, sip->sip_payload->pl_len);
         }
         if (!c->progress_ms && (status == 180 || status == 183)) {
@@ -356,8 +372,10 @@ static int start_fork(struct call *c, json_t *binding, int n, const char *sdp, c
     }
     f->side.media_port = c->b.media_port;
     f->invite_cseq = f->side.local_cseq + 1;
-    f->orq = dlg_send(c->calls, &f->side, sip_method_invite, "INVITE", 0, sdp,
-                      b2bua_on_fork_response, (nta_outgoing_magic_t *)f);
+    char st[160];
+    session_timer_b_headers(c, st, sizeof st);
+    f->orq = dlg_send_with(c->calls, &f->side, sip_method_invite, "INVITE", 0, sdp,
+                           st[0] ? st : NULL, b2bua_on_fork_response, (nta_outgoing_magic_t *)f);
     if (!f->orq) {
         free(f);
         return -1;
@@ -672,6 +690,7 @@ void calls_invite(struct calls *cs, nta_incoming_t *irq, sip_t const *sip,
     x->sip = sip;
     x->src = *src;
     c->irq = irq;
+    c->a_100rel = prack_caller_mode(sip);
     nta_incoming_bind(irq, on_cancel, (nta_incoming_magic_t *)c);
     nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
 
@@ -713,6 +732,10 @@ void calls_invite(struct calls *cs, nta_incoming_t *irq, sip_t const *sip,
         return;
     }
     c->offer = strndup(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+    if (session_timer_invite(c, sip) != 0) { /* answered 422 */
+        free(x);
+        return;
+    }
 
     c->looking_up = 1;
     routing_store_source(d->routing, src->ip, on_source, x);

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "sip/digest_client.h"
 #include "sip/gateway_health.h"
+#include "sip/session_timer.h"
 #include "store/routing_store.h"
 #include "store/user_store.h"
 
@@ -148,6 +149,7 @@ static int send_attempt(struct call *c, const struct rt_attempt *a)
     f->invite_cseq = f->side.local_cseq + 1;
     char headers[700 + MAX_EXTRA];
     caller_id(c, g, headers, sizeof headers);
+    session_timer_b_headers(c, headers + strlen(headers), sizeof headers - strlen(headers));
     strncat(headers, p->extra ? p->extra : "", sizeof headers - strlen(headers) - 1);
     f->orq = dlg_send_with(c->calls, &f->side, sip_method_invite, "INVITE", 0, p->sdp_b,
                            headers[0] ? headers : NULL, b2bua_on_fork_response,
@@ -243,6 +245,7 @@ int gateway_authenticate(struct call *c, struct fork *f, sip_t const *sip)
         return 0;
     caller_id(c, g, id, sizeof id);
     strncat(headers, id, sizeof headers - strlen(headers) - 1);
+    session_timer_b_headers(c, headers + strlen(headers), sizeof headers - strlen(headers));
     strncat(headers, c->plan->extra ? c->plan->extra : "", sizeof headers - strlen(headers) - 1);
     f->auth_tried = 1;
     nta_outgoing_destroy(f->orq); /* nta has ACKed the challenge */

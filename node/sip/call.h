@@ -12,11 +12,14 @@
 #include "common/node_status.h"
 #include "sip/call_codec.h"
 #include "sip/sdp_rewrite.h"
+#include "sip/session_expires.h"
 #include "sip/sip_server.h"
 
 struct calls;
 struct fork;
 struct relay;
+struct prack_state;
+struct dtmf_relay;
 struct gw_plan;
 struct gateway_health;
 struct routing_store;
@@ -80,6 +83,22 @@ struct call {
     int on_hold;
     int originated; /* set up by the node (REST originate): A was called first, no irq */
     struct relay *pending_relay; /* dialog.c: relayed requests awaiting the other party */
+    /* prack.c (RFC 3262): A's 100rel (0 none, 1 Supported, 2 Require), and the early-dialog
+     * state (reliable 18x to A, B's early SDP) prack.c owns; NULL until needed. */
+    int a_100rel;
+    struct prack_state *prack;
+    /* session_timer.c (RFC 4028): what A's INVITE said, the interval asked of B, and once
+     * answered the session's interval (0: no timer), refresher and deadline (unix ms). The last
+     * three are in the record, so any node can refresh and a restarted owner still ends it. */
+    struct st_params st_a;
+    int st_asked;
+    int st_interval;
+    int st_party;
+    long long st_deadline_ms;
+    /* dtmf_relay.c: A has telephone-event (payload type dtmf_pt_a) and B has not, so the node
+     * turns A's RFC 4733 events into INFO to B and B's INFO into events to A. */
+    int dtmf_translate;
+    int dtmf_pt_a;
     /* call_srtp.c, per leg (MEDIA_LEG_A, MEDIA_LEG_B): SDES SRTP terminated on the node. */
     int srtp_call; /* A offered SRTP: every SDP the node sends says the leg's profile */
     struct {
@@ -111,6 +130,7 @@ struct calls_deps {
     struct cdr_writer *cdrs; /* may be NULL: no CDRs */
     struct routing_store *routing;
     struct gateway_health *gateways; /* gateway_health.h: up/down, call limits; may be NULL */
+    struct dtmf_relay *dtmf;         /* dtmf_relay.h: INFO <-> RFC 4733; may be NULL */
 };
 
 struct calls *calls_create(const struct calls_deps *deps);
@@ -190,6 +210,12 @@ void call_hangup(struct call *c, int q850, const char *why);
 nta_outgoing_t *dlg_send_with(struct calls *cs, struct dlg_side *side, sip_method_t method,
                               const char *name, unsigned long cseq_for_ack, const char *sdp,
                               const char *headers, nta_response_f *cb, nta_outgoing_magic_t *magic);
+
+/* dlg_send_with with a body of any content type (INFO: application/dtmf-relay, ...). */
+nta_outgoing_t *dlg_send_body(struct calls *cs, struct dlg_side *side, sip_method_t method,
+                              const char *name, unsigned long cseq_for_ack, const char *ctype,
+                              const char *body, const char *headers, nta_response_f *cb,
+                              nta_outgoing_magic_t *magic);
 
 /* Sends a request on one side of a dialog (BYE, ACK, re-INVITE...); bumps local_cseq except
  * for ACK. body may be NULL. cb may be NULL for fire-and-forget. */

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/strmap.h"
 #include "media/media.h"
+#include "sip/session_timer.h"
 #include "sip/sip_tports.h"
 #include "store/call_store.h"
 
@@ -127,6 +128,7 @@ json_t *call_to_json(const struct call *c)
         json_object_set_new(json_object_get(j, "a"), "codec", json_string(c->codecs.name[0]));
         json_object_set_new(json_object_get(j, "b"), "codec", json_string(c->codecs.name[1]));
     }
+    session_timer_to_json(c, j);
     return j;
 }
 
@@ -203,6 +205,7 @@ int call_from_json(struct call *c, json_t *j)
     c->sdp_sent[1] = dup_str(j, "b_sdp_sent");
     copy_str(json_object_get(j, "a"), "codec", c->codecs.name[0], sizeof c->codecs.name[0]);
     copy_str(json_object_get(j, "b"), "codec", c->codecs.name[1], sizeof c->codecs.name[1]);
+    session_timer_from_json(c, j);
     return 0;
 }
 
@@ -300,6 +303,16 @@ nta_outgoing_t *dlg_send_with(struct calls *cs, struct dlg_side *side, sip_metho
                               const char *name, unsigned long cseq_for_ack, const char *sdp,
                               const char *headers, nta_response_f *cb, nta_outgoing_magic_t *magic)
 {
+    return dlg_send_body(cs, side, method, name, cseq_for_ack, "application/sdp", sdp, headers, cb,
+                         magic);
+}
+
+nta_outgoing_t *dlg_send_body(struct calls *cs, struct dlg_side *side, sip_method_t method,
+                              const char *name, unsigned long cseq_for_ack, const char *ctype,
+                              const char *body, const char *headers, nta_response_f *cb,
+                              nta_outgoing_magic_t *magic)
+{
+    const char *sdp = body;
     msg_t *msg = nta_msg_create(cs->deps.agent, 0);
     if (!msg)
         return NULL;
@@ -316,18 +329,18 @@ nta_outgoing_t *dlg_send_with(struct calls *cs, struct dlg_side *side, sip_metho
     if (side->via[0] && !tp)
         log_warn(side->call_id, "no %s transport on %s:%d: sending from this node's address",
                  transport, side->via, side->via_port);
-    if (sip_add_tl(msg, sip,
-                   SIPTAG_REQUEST(sip_request_create(home, method, name,
-                                                     (url_string_t *)side->remote_target, NULL)),
-                   TAG_IF(side->route[0], SIPTAG_ROUTE_STR(side->route)),
-                   SIPTAG_FROM_STR(side->local_hdr), SIPTAG_TO_STR(side->remote_hdr),
-                   SIPTAG_CALL_ID_STR(side->call_id),
-                   SIPTAG_CSEQ(sip_cseq_create(home, (uint32_t)cseq, method, name)),
-                   SIPTAG_MAX_FORWARDS_STR("70"),
-                   TAG_IF(method == sip_method_invite, SIPTAG_CONTACT_STR(contact)),
-                   TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
-                   TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)),
-                   TAG_IF(headers, SIPTAG_HEADER_STR(headers)), TAG_END()) < 0 ||
+    if (sip_add_tl(
+            msg, sip,
+            SIPTAG_REQUEST(
+                sip_request_create(home, method, name, (url_string_t *)side->remote_target, NULL)),
+            TAG_IF(side->route[0], SIPTAG_ROUTE_STR(side->route)), SIPTAG_FROM_STR(side->local_hdr),
+            SIPTAG_TO_STR(side->remote_hdr), SIPTAG_CALL_ID_STR(side->call_id),
+            SIPTAG_CSEQ(sip_cseq_create(home, (uint32_t)cseq, method, name)),
+            SIPTAG_MAX_FORWARDS_STR("70"),
+            TAG_IF(method == sip_method_invite, SIPTAG_CONTACT_STR(contact)),
+            TAG_IF(method == sip_method_invite, SIPTAG_SUPPORTED_STR(SIP_SUPPORTED)),
+            TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR(ctype)), TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)),
+            TAG_IF(headers, SIPTAG_HEADER_STR(headers)), TAG_END()) < 0 ||
         !sip->sip_request) {
         msg_destroy(msg);
         return NULL;

@@ -6,7 +6,9 @@
 
 #include "common/log.h"
 #include "media/media.h"
+#include "sip/dtmf_relay.h"
 #include "sip/sdp_rewrite.h"
+#include "sip/session_timer.h"
 #include "store/call_store.h"
 
 #include <stdio.h>
@@ -133,10 +135,15 @@ static int on_relayed(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t co
         if (ack)
             nta_outgoing_destroy(ack);
     }
-    char contact[256];
+    char contact[256], st[128] = "";
     calls_side_contact(r->cs, r->from, contact, sizeof contact);
+    if (r->method != sip_method_info && status < 300) { /* RFC 4028 10: a refresh */
+        session_timer_refreshed(c);
+        session_timer_refresh_headers(c, st, sizeof st);
+    }
     nta_incoming_treply(r->irq, status, phrase,
                         TAG_IF(r->method == sip_method_invite, SIPTAG_CONTACT_STR(contact)),
+                        TAG_IF(st[0], SIPTAG_HEADER_STR(st)),
                         TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                         TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
     nta_incoming_destroy(r->irq);
@@ -173,8 +180,16 @@ static void relay(struct calls *cs, struct call *c, int remote, struct dlg_side 
     char *sdp = anchor_sdp(c, to, from, sip);
     const char *body = sdp ? sdp : sip->sip_payload ? sip->sip_payload->pl_data : NULL;
     r->cseq = to->local_cseq + 1;
-    nta_outgoing_t *orq = dlg_send(cs, to, r->method, sip->sip_request->rq_method_name, 0, body,
-                                   on_relayed, (nta_outgoing_magic_t *)r);
+    char st[128] = "";
+    if (r->method != sip_method_info)
+        session_timer_refresh_headers(c, st, sizeof st);
+    /* Bodies other than SDP (INFO's dtmf-relay, ...) keep their content type. */
+    const char *ctype = !sdp && sip->sip_content_type && sip->sip_content_type->c_type
+                            ? sip->sip_content_type->c_type
+                            : "application/sdp";
+    nta_outgoing_t *orq =
+        dlg_send_body(cs, to, r->method, sip->sip_request->rq_method_name, 0, ctype, body,
+                      st[0] ? st : NULL, on_relayed, (nta_outgoing_magic_t *)r);
     free(sdp);
     if (!orq) {
         reply(irq, SIP_500_INTERNAL_SERVER_ERROR);
@@ -226,6 +241,8 @@ static void handle(struct calls *cs, struct call *c, int remote, nta_incoming_t 
     case sip_method_invite:
     case sip_method_update:
     case sip_method_info:
+        if (method == sip_method_info && !remote && dtmf_relay_info(c, from_a, irq, sip))
+            return; /* a digit played to the other party as RFC 4733 (dtmf_relay.c) */
         if (method != sip_method_info && offer_pending(c)) {
             /* RFC 3261 14.2: an offer crossing one in progress (glare) */
             reply(irq, 491, "Request Pending");
@@ -267,6 +284,12 @@ void calls_in_dialog(struct calls *cs, nta_incoming_t *irq, sip_t const *sip,
     (void)src;
     if (!sip->sip_call_id || !sip->sip_cseq) {
         reply(irq, 400, "Missing Mandatory Header");
+        return;
+    }
+    if (sip->sip_request->rq_method == sip_method_prack) {
+        /* nta hands a PRACK to the reliable 18x it acknowledges (prack.c); one that reaches
+         * us matches none, on this node or any other (RFC 3262 3). */
+        reply(irq, SIP_481_NO_TRANSACTION);
         return;
     }
     struct call *c = calls_find_local(cs, sip->sip_call_id->i_id);

@@ -3,6 +3,7 @@
  * becomes the offer to "to" (an extension or, through the routes, a number). The media are
  * anchored on the node, so "from" never needs a second offer when "to" answers. */
 #include "sip/b2bua.h"
+#include "sip/prack.h"
 
 #include "common/log.h"
 #include "media/media.h"
@@ -59,8 +60,10 @@ static int on_a_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t
     struct fork *f = (struct fork *)magic;
     struct call *c = f->call;
     int status = sip && sip->sip_status ? sip->sip_status->st_status : 408;
-    if (status < 200)
+    if (status < 200) {
+        prack_fork_provisional(c, f, sip); /* a reliable 18x from the phone called first */
         return 0;
+    }
     if (status < 300) {
         if (f->answered) {
             b2bua_ack_fork(c, f);

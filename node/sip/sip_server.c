@@ -9,12 +9,14 @@
 #include "common/log.h"
 #include "membership.h"
 #include "sip/call.h"
+#include "sip/dtmf_relay.h"
 #include "sip/failover.h"
 #include "sip/gateway_health.h"
 #include "sip/keepalive.h"
 #include "sip/ratelimit.h"
 #include "sip/registrar.h"
 #include "sip/service_address.h"
+#include "sip/session_timer.h"
 #include "sip/sip_tports.h"
 
 #include <arpa/inet.h>
@@ -35,8 +37,7 @@
 #include <sofia-sip/tport.h>
 #include <sofia-sip/tport_tag.h>
 
-#define ALLOWED_METHODS "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE"
-#define SUPPORTED_OPTIONS "path"
+#define ALLOWED_METHODS "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, PRACK"
 
 struct sip_server {
     su_root_t *root;
@@ -51,6 +52,8 @@ struct sip_server {
     struct failover *failover;
     struct service_address *addresses;
     struct membership *nodes;
+    struct session_timers *session_timers;
+    struct dtmf_relay *dtmf;
     su_timer_t *sweep;
     double last_limit_log;
     unsigned long dropped_since_log;
@@ -114,6 +117,21 @@ static void note_dropped(struct sip_server *s, const struct sip_source *src, con
     }
 }
 
+/* 1 when tag is one of SIP_SUPPORTED's comma-separated option tags. */
+static int supported_option(const char *tag)
+{
+    size_t n = strlen(tag);
+    for (const char *p = SIP_SUPPORTED; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ", ");
+        if (len == n && strncasecmp(p, tag, n) == 0)
+            return 1;
+        p += len;
+    }
+    return 0;
+}
+
 /* RFC 3261 8.2.2.1 and 8.2.2.3 (10.3 steps 1-2 for REGISTER), for the methods we serve: a
  * Request-URI scheme other than sip/sips gets 416, an option tag in Require other than ours gets
  * 420 listing it. Returns 1 when it answered. Methods we do not serve get 405/501 first (8.2.1). */
@@ -128,7 +146,7 @@ static int reject_unserved(nta_incoming_t *irq, sip_t const *sip)
     size_t used = 0;
     for (sip_require_t const *rq = sip->sip_require; rq; rq = rq->k_next) {
         for (msg_param_t const *tag = rq->k_items; tag && *tag; tag++) {
-            if (strcasecmp(*tag, SUPPORTED_OPTIONS) == 0)
+            if (supported_option(*tag))
                 continue;
             int n = snprintf(unsupported + used, sizeof unsupported - used, "%s%s",
                              used ? ", " : "", *tag);
@@ -181,8 +199,8 @@ static void on_request(struct sip_server *s, nta_incoming_t *irq, sip_t const *s
         return;
     case sip_method_options:
         reply_and_destroy(irq, SIP_200_OK, SIPTAG_ALLOW_STR(ALLOWED_METHODS),
-                          SIPTAG_SUPPORTED_STR(SUPPORTED_OPTIONS),
-                          SIPTAG_ACCEPT_STR("application/sdp"), TAG_END());
+                          SIPTAG_SUPPORTED_STR(SIP_SUPPORTED), SIPTAG_ACCEPT_STR("application/sdp"),
+                          TAG_END());
         return;
     case sip_method_cancel:
         reply_and_destroy(irq, SIP_481_NO_TRANSACTION, TAG_END());
@@ -321,6 +339,12 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
         sip_server_destroy(s);
         return NULL;
     }
+    s->dtmf = dtmf_relay_create(root, deps->media);
+    if (!s->dtmf) {
+        snprintf(err, errlen, "out of memory");
+        sip_server_destroy(s);
+        return NULL;
+    }
     struct calls_deps cd = {
         .agent = s->agent,
         .root = root,
@@ -334,9 +358,13 @@ struct sip_server *sip_server_create(su_root_t *root, const struct tandem_config
         .cdrs = deps->cdrs,
         .routing = deps->routing,
         .gateways = s->gateways,
+        .dtmf = s->dtmf,
     };
     s->calls = calls_create(&cd);
-    if (!s->calls) {
+    s->session_timers = s->calls ? session_timers_create(root, s->calls) : NULL;
+    if (s->calls)
+        dtmf_relay_bind(s->dtmf, s->calls);
+    if (!s->session_timers) {
         snprintf(err, errlen, "out of memory");
         sip_server_destroy(s);
         return NULL;
@@ -371,6 +399,7 @@ void sip_server_destroy(struct sip_server *s)
     if (s->sweep)
         su_timer_destroy(s->sweep);
     keepalive_destroy(s->keepalive);
+    session_timers_destroy(s->session_timers);
     failover_destroy(s->failover);
     /* Stopping while a quorate cluster can take the calls over: leave them to the successor
      * (records kept, no CDRs here) rather than cut them off. */
@@ -386,6 +415,7 @@ void sip_server_destroy(struct sip_server *s)
     }
     service_address_destroy(s->addresses, handing_over);
     calls_destroy(s->calls);
+    dtmf_relay_destroy(s->dtmf);         /* after the calls: no media session can report any more */
     gateway_health_destroy(s->gateways); /* after the calls: their slots are in it */
     if (s->agent)
         nta_agent_destroy(s->agent);

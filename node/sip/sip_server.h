@@ -20,6 +20,10 @@ struct cdr_writer;
 struct sip_server;
 struct calls;
 
+/* The option tags this node supports (Supported on INVITEs and OPTIONS answers); a Require
+ * naming any other gets 420. */
+#define SIP_SUPPORTED "100rel, timer, path"
+
 /* Where a request came from and which of our sockets took it. */
 struct sip_source {
     char ip[64];

@@ -1,5 +1,6 @@
 -- A successor takes over a dead node's calls (DESIGN 4), fenced by the membership ring id.
--- KEYS: 1 tandem:claim:<dead>, 2 tandem:ncalls:<dead>, 3 tandem:ncalls:<successor>.
+-- KEYS: 1 tandem:claim:<dead>, 2 tandem:ncalls:<dead>, 3 tandem:ncalls:<successor>,
+-- 4 tandem:stexp:<dead>, 5 tandem:stexp:<successor> (session-timer deadlines move too).
 -- ARGV: 1 successor, 2 fencing token (ring id), 3 now (unix ms).
 -- Returns {0} when a claim with an equal or higher token by another node stands, else {1,
 -- record, record, ...}: the dead node's call records, whose uuids move to the successor's set.
@@ -19,5 +20,7 @@ for _, uuid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   end
 end
 redis.call('DEL', KEYS[2])
+redis.call('ZUNIONSTORE', KEYS[5], 2, KEYS[5], KEYS[4])
+redis.call('DEL', KEYS[4])
 redis.call('EXPIRE', KEYS[3], 86400)
 return out

@@ -213,15 +213,73 @@ int call_store_claim(struct call_store *cs, const char *dead, const char *self,
         return -1;
     c->cb = cb;
     c->arg = arg;
-    char claim[96], from[96], to[96], tok[24], now[24];
+    char claim[96], from[96], to[96], stfrom[96], stto[96], tok[24], now[24];
+    snprintf(stfrom, sizeof stfrom, "tandem:stexp:%s", dead);
+    snprintf(stto, sizeof stto, "tandem:stexp:%s", self);
     snprintf(claim, sizeof claim, "tandem:claim:%s", dead);
     snprintf(from, sizeof from, "tandem:ncalls:%s", dead);
     snprintf(to, sizeof to, "tandem:ncalls:%s", self);
     snprintf(tok, sizeof tok, "%llu", token);
     snprintf(now, sizeof now, "%lld", now_ms);
-    const char *argv[] = {claim, from, to, self, tok, now};
-    if (redis_conn_eval(cs->redis, cs->claim, on_claimed, c, 3, 6, argv, NULL) != 0) {
+    const char *argv[] = {claim, from, to, stfrom, stto, self, tok, now};
+    if (redis_conn_eval(cs->redis, cs->claim, on_claimed, c, 5, 8, argv, NULL) != 0) {
         free(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- session-timer deadlines ---- */
+
+/* Takes the due members and removes them in one step, so a slow reply cannot hand the same
+ * call to two sweeps. Sent with EVAL (not a registered script): it runs once a second. */
+static const char expiry_pop_lua[] =
+    "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2]) "
+    "if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end return ids";
+
+int call_store_expiry_set(struct call_store *cs, const char *node, const char *call_id,
+                          long long deadline_ms)
+{
+    char key[128], score[32];
+    snprintf(key, sizeof key, "tandem:stexp:%s", node);
+    snprintf(score, sizeof score, "%lld", deadline_ms);
+    const char *argv[] = {"ZADD", key, score, call_id};
+    return redis_conn_command(cs->redis, on_written, NULL, 4, argv, NULL);
+}
+
+struct due_call {
+    call_due_f *cb;
+    void *arg;
+};
+
+static void on_due(void *arg, redisReply *reply)
+{
+    struct due_call *d = arg;
+    const char *ids[256];
+    size_t n = 0;
+    if (reply && reply->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i < reply->elements && n < 256; i++)
+            if (reply->element[i]->type == REDIS_REPLY_STRING)
+                ids[n++] = reply->element[i]->str;
+    d->cb(d->arg, ids, n);
+    free(d);
+}
+
+int call_store_expiry_due(struct call_store *cs, const char *node, long long now_ms, int max,
+                          call_due_f *cb, void *arg)
+{
+    struct due_call *d = malloc(sizeof *d);
+    if (!d)
+        return -1;
+    d->cb = cb;
+    d->arg = arg;
+    char key[128], now[32], limit[16];
+    snprintf(key, sizeof key, "tandem:stexp:%s", node);
+    snprintf(now, sizeof now, "%lld", now_ms);
+    snprintf(limit, sizeof limit, "%d", max > 256 ? 256 : max);
+    const char *argv[] = {"EVAL", expiry_pop_lua, "1", key, now, limit};
+    if (redis_conn_command(cs->redis, on_due, d, 6, argv, NULL) != 0) {
+        free(d);
         return -1;
     }
     return 0;

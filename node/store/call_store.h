@@ -50,4 +50,17 @@ int call_store_claim_holder(struct call_store *cs, const char *node, call_holder
 /* Ends self's claim on dead (call_release.lua), fire and forget. */
 int call_store_claim_release(struct call_store *cs, const char *dead, const char *self);
 
+/* Session timers (RFC 4028): the calls whose session `node` ends when unrefreshed, by the
+ * Call-ID of their A leg, in tandem:stexp:<node> scored with the deadline (unix ms). Any node
+ * that passes a refresh on moves the deadline; the owner takes what is due. Fire and forget. */
+int call_store_expiry_set(struct call_store *cs, const char *node, const char *call_id,
+                          long long deadline_ms);
+
+/* ids[0..n) are the Call-IDs that were due at now_ms, already removed from the set (so two
+ * sweeps never take one twice); n 0 when none or when Redis could not be asked. */
+typedef void call_due_f(void *arg, const char *const *ids, size_t n);
+/* At most max of them; 0 when sent (cb called once), -1 when Redis is unavailable. */
+int call_store_expiry_due(struct call_store *cs, const char *node, long long now_ms, int max,
+                          call_due_f *cb, void *arg);
+
 #endif

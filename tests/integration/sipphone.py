@@ -207,7 +207,8 @@ class Phone:
             self.pending.append(m)
         raise TimeoutError(f"{self.user}: no message within {timeout}s")
 
-    def respond(self, req, status, reason, body="", to_tag=None, extra=()):
+    def respond(self, req, status, reason, body="", to_tag=None, extra=(),
+                content_type="application/sdp"):
         to = req.header("to")
         if to_tag and "tag=" not in to:
             to += f";tag={to_tag}"
@@ -215,20 +216,20 @@ class Phone:
             f"From: {req.header('from')}", f"To: {to}", f"Call-ID: {req.header('call-id')}",
             f"CSeq: {req.header('cseq')}", f"Contact: <{self.contact()}>", *extra]
         if body:
-            lines.append("Content-Type: application/sdp")
+            lines.append(f"Content-Type: {content_type}")
         lines += [f"Content-Length: {len(body.encode())}", "", body]
         self.send("\r\n".join(lines), req.peer)
 
     # ---- calling ----
 
-    def _invite_text(self, callee, body, cseq, call_id, from_tag, auth=None):
+    def _invite_text(self, callee, body, cseq, call_id, from_tag, auth=None, extra=()):
         lines = [f"INVITE sip:{callee}@{self.domain} SIP/2.0",
                  f"Via: SIP/2.0/UDP {self.ip}:{self.port};branch=z9hG4bK{_rand()};rport",
                  "Max-Forwards: 70",
                  f"From: \"Phone {self.user}\" <sip:{self.user}@{self.domain}>;tag={from_tag}",
                  f"To: <sip:{callee}@{self.domain}>", f"Call-ID: {call_id}",
                  f"CSeq: {cseq} INVITE", f"Contact: <{self.contact()}>",
-                 "Content-Type: application/sdp"] + ([auth] if auth else []) + [
+                 "Content-Type: application/sdp", *extra] + ([auth] if auth else []) + [
                  f"Content-Length: {len(body.encode())}", "", body]
         return "\r\n".join(lines)
 
@@ -242,13 +243,13 @@ class Phone:
         self.send("\r\n".join(lines))
 
     def call(self, callee, password=None, wait_final=True, timeout=10, expect_auth=True,
-             body=None):
+             body=None, extra=()):
         """Sends INVITE (answering the 407 unless expect_auth is off, as for a gateway) with
-        body as its SDP (default: sdp_offer on the phone's RTP); returns the list of responses
-        up to the final."""
+        body as its SDP (default: sdp_offer on the phone's RTP) and the extra header lines;
+        returns the list of responses up to the final."""
         call_id, from_tag = f"{_rand(16)}@phone", _rand(8)
         body = body or sdp_offer(self.rtp.ip, self.rtp.port)
-        text = self._invite_text(callee, body, 1, call_id, from_tag)
+        text = self._invite_text(callee, body, 1, call_id, from_tag, extra=extra)
         self.send(text)
         # The first answer beyond 100 tells whether the node wants credentials (not for
         # gateways); anything else stays queued for the caller to read in order.
@@ -271,11 +272,11 @@ class Phone:
             auth = (f'Proxy-Authorization: Digest username="{self.user}", realm="{ch["realm"]}", '
                     f'nonce="{ch["nonce"]}", uri="{uri}", response="{resp}", algorithm=MD5, '
                     f'qop=auth, nc=00000001, cnonce="{cnonce}"')
-            text = self._invite_text(callee, body, 2, call_id, from_tag, auth)
+            text = self._invite_text(callee, body, 2, call_id, from_tag, auth, extra=extra)
             self.send(text)
             responses = []
         self.dialog = {"call_id": call_id, "from_tag": from_tag, "cseq": cseq, "invite": text,
-                       "callee": callee, "role": "caller"}
+                       "callee": callee, "role": "caller", "invite_cseq": cseq}
         if not wait_final:
             return responses
         while True:
@@ -296,7 +297,18 @@ class Phone:
         self.dialog.update(remote_tag=final.tag("to"), target=final.contact_uri(),
                            remote_sdp=final.body, to=final.header("to"),
                            from_=final.header("from"))
-        self.send_in_dialog("ACK", cseq=self.dialog["cseq"])
+        self.send_in_dialog("ACK", cseq=self.dialog.get("invite_cseq", self.dialog["cseq"]))
+
+    def prack(self, provisional):
+        """PRACKs a reliable 1xx to our INVITE (RFC 3262) in the early dialog it creates;
+        returns the PRACK's final response."""
+        self.dialog.update(remote_tag=provisional.tag("to"), target=provisional.contact_uri(),
+                           to=provisional.header("to"), from_=provisional.header("from"))
+        n, method = provisional.cseq()
+        self.send_in_dialog("PRACK", extra=[f"RAck: {provisional.header('rseq')} {n} {method}"])
+        cseq = self.dialog["cseq"]
+        return self.next(want=lambda m: not m.is_request and m.cseq() == (cseq, "PRACK")
+                         and m.status >= 200)
 
     def cancel(self):
         text = self.dialog["invite"]
@@ -307,7 +319,7 @@ class Phone:
         self.send("\r\n".join([lines[0].replace("INVITE", "CANCEL", 1)] + keep +
                               [f"CSeq: {cseq} CANCEL", "Content-Length: 0", "", ""]))
 
-    def send_in_dialog(self, method, cseq=None, body=""):
+    def send_in_dialog(self, method, cseq=None, body="", extra=(), content_type="application/sdp"):
         d = self.dialog
         if cseq is None:
             d["cseq"] += 1
@@ -320,9 +332,9 @@ class Phone:
                  f"Via: SIP/2.0/UDP {self.ip}:{self.port};branch=z9hG4bK{_rand()};rport",
                  "Max-Forwards: 70", f"From: {from_h}", f"To: {to_h}",
                  f"Call-ID: {d['call_id']}", f"CSeq: {cseq} {method}",
-                 f"Contact: <{self.contact()}>"]
+                 f"Contact: <{self.contact()}>", *extra]
         if body:
-            lines.append("Content-Type: application/sdp")
+            lines.append(f"Content-Type: {content_type}")
         lines += [f"Content-Length: {len(body.encode())}", "", body]
         self.send("\r\n".join(lines))
 
@@ -342,10 +354,14 @@ class Phone:
         body = ((sdp(inv) if sdp else sdp_offer(self.rtp.ip, self.rtp.port))
                 if status == 200 else "")
         self.respond(inv, status, reason, body=body, to_tag=tag)
+        self.callee_dialog(inv, tag)
+        return inv
+
+    def callee_dialog(self, inv, tag):
+        """Takes our side, as the callee, of the dialog inv creates with our To tag."""
         self.dialog = {"call_id": inv.header("call-id"), "role": "callee",
                        "from_": inv.header("from"), "to": inv.header("to") + f";tag={tag}",
                        "target": inv.contact_uri(), "cseq": 1000, "remote_sdp": inv.body}
-        return inv
 
     def expect_bye(self, timeout=5):
         bye = self.next(timeout=timeout, want=lambda m: m.is_request and m.method == "BYE")

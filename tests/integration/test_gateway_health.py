@@ -75,10 +75,10 @@ class DivertedPhone(Phone):
     DIVERSION = ['<sip:5009@gwh.tandem.test>;reason=unconditional;counter=1',
                  '<sip:+4930111@carrier.example>;reason=user-busy']
 
-    def _invite_text(self, callee, body, cseq, call_id, from_tag, auth=None):
-        text = super()._invite_text(callee, body, cseq, call_id, from_tag, auth)
-        extra = "".join(f"Diversion: {d}\r\n" for d in self.DIVERSION)
-        return text.replace("Max-Forwards: 70\r\n", "Max-Forwards: 70\r\n" + extra, 1)
+    def _invite_text(self, callee, body, cseq, call_id, from_tag, auth=None, extra=()):
+        diversion = tuple(f"Diversion: {d}" for d in self.DIVERSION)
+        return super()._invite_text(callee, body, cseq, call_id, from_tag, auth,
+                                    extra=diversion + tuple(extra))
 
 
 def state(stack, gw_id):

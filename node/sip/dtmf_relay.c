@@ -1,0 +1,226 @@
+/* Media threads never touch SIP: they report an event's end through the media engine's sink,
+ * which only posts a line to a mailbox (node/common/mailbox, the API's way into the loop); the
+ * loop then sends the INFO. The other way, a digit is played as RFC 4733 packets every 50 ms
+ * from an su_timer on the loop: start (marker), updates with the growing duration, and the end
+ * packet three times (RFC 4733 2.5.1.4). A call's digits play one after another. */
+#include "sip/dtmf_relay.h"
+
+#include "common/log.h"
+#include "common/mailbox.h"
+#include "media/media.h"
+#include "sip/dtmf_info.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_tagarg.h>
+
+#define TICK_MS 50
+#define SAMPLES_PER_TICK (8 * TICK_MS) /* telephone-event/8000 */
+#define END_PACKETS 3
+#define MAX_TONES 256 /* digits waiting or playing, all calls together */
+
+/* One digit being played toward a leg. */
+struct tone {
+    struct tone *next;
+    char call_id[256]; /* A's: the call is looked up on every tick, never pointed at */
+    int leg, event;
+    uint32_t total, sent; /* duration in samples, and what the last packet said */
+    int ends;             /* end packets sent */
+};
+
+struct dtmf_relay {
+    struct media_engine *media;
+    struct calls *cs;
+    struct mailbox *events;
+    su_timer_t *timer;
+    int ticking;
+    struct tone *tones; /* in arrival order */
+    int ntones;
+};
+
+/* ---- events from the media threads -> INFO ---- */
+
+static void on_media_event(void *arg, const char *call_id, int leg, int event, int ms)
+{
+    char line[320];
+    snprintf(line, sizeof line, "%d %d %d %s", leg, event, ms, call_id);
+    if (mailbox_post((struct mailbox *)arg, line) != 0)
+        log_warn(call_id, "DTMF event lost: the signalling loop's queue is full");
+}
+
+static void on_event_line(void *arg, const char *text)
+{
+    struct dtmf_relay *d = arg;
+    int leg, event, ms, off = 0;
+    if (!d->cs || sscanf(text, "%d %d %d %n", &leg, &event, &ms, &off) != 3 || !off)
+        return;
+    const char *call_id = text + off;
+    struct call *c = calls_find_local(d->cs, call_id);
+    if (!c || c->state != CALL_CONFIRMED || !c->dtmf_translate || leg != MEDIA_LEG_A)
+        return;
+    char body[64];
+    if (ms < DTMF_INFO_MIN_MS)
+        ms = DTMF_INFO_MIN_MS;
+    if (dtmf_info_format(event, ms, body, sizeof body) < 0)
+        return;
+    nta_outgoing_t *o = dlg_send_body(c->calls, &c->b, sip_method_info, "INFO", 0,
+                                      "application/dtmf-relay", body, NULL, NULL, NULL);
+    if (!o) {
+        log_warn(c->a.call_id, "call %s: cannot send the INFO for a DTMF event", c->uuid);
+        return;
+    }
+    nta_outgoing_destroy(o);
+    log_info(c->a.call_id, "call %s: RFC 4733 event %d (%d ms) from the caller sent as INFO",
+             c->uuid, event, ms);
+    call_publish(c); /* B's CSeq moved: any node continuing the call must know */
+}
+
+/* ---- INFO -> RFC 4733 ---- */
+
+static void arm(struct dtmf_relay *d);
+
+/* Sends the tone's next packet; 1 when it is finished (or its call is gone). */
+static int step(struct dtmf_relay *d, struct tone *t)
+{
+    struct call *c = d->cs ? calls_find_local(d->cs, t->call_id) : NULL;
+    if (!c || c->state != CALL_CONFIRMED || !c->media)
+        return 1;
+    int first = t->sent == 0;
+    if (t->sent < t->total) {
+        t->sent += SAMPLES_PER_TICK;
+        if (t->sent > t->total)
+            t->sent = t->total;
+    }
+    int end = t->sent >= t->total;
+    if (media_leg_send_event(c->media, t->leg, t->event, t->sent, end, first) != 0)
+        return 1;
+    return end && ++t->ends >= END_PACKETS;
+}
+
+/* Plays the head tone of every call with one. */
+static void tick(su_root_magic_t *m, su_timer_t *timer, su_timer_arg_t *arg)
+{
+    (void)m;
+    (void)timer;
+    struct dtmf_relay *d = (struct dtmf_relay *)arg;
+    d->ticking = 0;
+    for (struct tone **p = &d->tones; *p;) {
+        struct tone *t = *p;
+        int head = 1; /* no earlier tone of the same call */
+        for (struct tone *o = d->tones; o != t; o = o->next)
+            if (!strcmp(o->call_id, t->call_id))
+                head = 0;
+        if (head && step(d, t)) {
+            *p = t->next;
+            free(t);
+            d->ntones--;
+            continue;
+        }
+        p = &t->next;
+    }
+    arm(d);
+}
+
+static void arm(struct dtmf_relay *d)
+{
+    if (d->tones && !d->ticking && su_timer_set(d->timer, tick, (su_timer_arg_t *)d) == 0)
+        d->ticking = 1;
+}
+
+int dtmf_relay_info(struct call *c, int from_a, nta_incoming_t *irq, sip_t const *sip)
+{
+    struct dtmf_relay *d = calls_deps(c->calls)->dtmf;
+    int event, ms;
+    if (!d || !c->dtmf_translate || from_a || !sip->sip_payload || !sip->sip_content_type ||
+        dtmf_info_parse(sip->sip_content_type->c_type, sip->sip_payload->pl_data,
+                        sip->sip_payload->pl_len, &event, &ms) != 0)
+        return 0;
+    struct tone *t = d->ntones < MAX_TONES ? calloc(1, sizeof *t) : NULL;
+    if (!t || strlen(c->a.call_id) >= sizeof t->call_id) {
+        free(t);
+        nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
+        nta_incoming_destroy(irq);
+        return 1;
+    }
+    strcpy(t->call_id, c->a.call_id);
+    t->leg = MEDIA_LEG_A;
+    t->event = event;
+    t->total = (uint32_t)ms * 8;
+    struct tone **p = &d->tones;
+    while (*p)
+        p = &(*p)->next;
+    *p = t;
+    d->ntones++;
+    nta_incoming_treply(irq, SIP_200_OK, TAG_END());
+    nta_incoming_destroy(irq);
+    log_info(c->a.call_id, "call %s: INFO digit %d (%d ms) from the callee played as RFC 4733",
+             c->uuid, event, ms);
+    call_publish(c); /* B's CSeq moved */
+    if (!d->ticking) /* the first packet goes now, the rest every TICK_MS */
+        tick(NULL, NULL, (su_timer_arg_t *)d);
+    return 1;
+}
+
+void dtmf_relay_answer(struct call *c, const char *b_sdp, size_t b_len, char **sdp)
+{
+    if (!c->media || !c->offer || !*sdp)
+        return;
+    int pt_a = dtmf_sdp_event_pt(c->offer, strlen(c->offer));
+    int pt_b = dtmf_sdp_event_pt(b_sdp, b_len);
+    if (pt_a < 0 || pt_b >= 0) { /* both have it (plain relay) or A has none: nothing to do */
+        c->dtmf_translate = 0;
+        media_leg_set_events(c->media, MEDIA_LEG_A, pt_a, 0);
+        return;
+    }
+    char *with = dtmf_sdp_add_event(*sdp, pt_a);
+    if (!with)
+        return; /* A then sends no events: DTMF is lost, the call goes on */
+    free(*sdp);
+    *sdp = with;
+    c->dtmf_translate = 1;
+    c->dtmf_pt_a = pt_a;
+    media_leg_set_events(c->media, MEDIA_LEG_A, pt_a, 1);
+}
+
+struct dtmf_relay *dtmf_relay_create(su_root_t *root, struct media_engine *media)
+{
+    struct dtmf_relay *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->media = media;
+    d->events = mailbox_create(root, on_event_line, d);
+    d->timer = su_timer_create(su_root_task(root), TICK_MS);
+    if (!d->events || !d->timer) {
+        dtmf_relay_destroy(d);
+        return NULL;
+    }
+    if (media)
+        media_engine_set_event_sink(media, on_media_event, d->events);
+    return d;
+}
+
+void dtmf_relay_bind(struct dtmf_relay *d, struct calls *cs)
+{
+    d->cs = cs;
+}
+
+void dtmf_relay_destroy(struct dtmf_relay *d)
+{
+    if (!d)
+        return;
+    if (d->media)
+        media_engine_set_event_sink(d->media, NULL, NULL);
+    if (d->timer)
+        su_timer_destroy(d->timer);
+    mailbox_destroy(d->events);
+    while (d->tones) {
+        struct tone *t = d->tones;
+        d->tones = t->next;
+        free(t);
+    }
+    free(d);
+}
