@@ -91,6 +91,7 @@ static const struct config_key keys[] = {
     STR("cluster.failover", cluster_failover),
     STR("cluster.vip_interface", cluster_vip_interface),
     INT("cluster.vip_prefix", cluster_vip_prefix, 1, 32),
+    INT("cluster.fence_after_ms", cluster_fence_after_ms, 0, 600000),
 };
 
 void config_defaults(struct tandem_config *cfg)
@@ -136,6 +137,7 @@ void config_defaults(struct tandem_config *cfg)
     strcpy(cfg->cdr_spool_path, "/var/spool/tandem/cdr.spool");
     strcpy(cfg->cluster_failover, "vip");
     cfg->cluster_vip_prefix = 24;
+    cfg->cluster_fence_after_ms = 1500;
     cfg->cdr_batch_max = 100;
     cfg->cdr_flush_ms = 1000;
     strcpy(cfg->cluster_membership, "redis");

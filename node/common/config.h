@@ -74,6 +74,7 @@ struct tandem_config {
     char cluster_failover[16];      /* "vip", "reinvite" or "off": how a dead node's calls move */
     char cluster_vip_interface[32]; /* interface a taken-over address goes on; "": none to add */
     int cluster_vip_prefix;
+    int cluster_fence_after_ms; /* quorum lost this long: the node lets its calls go */
 };
 
 void config_defaults(struct tandem_config *cfg);

@@ -5,6 +5,7 @@
  * took over are given back, claim and all, once the last call on them has ended. */
 #include "sip/service_address.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "membership.h"
 #include "sip/call.h"
@@ -33,6 +34,7 @@ struct service_address {
     su_timer_t *tick;
     unsigned ticks;
     int quorate;     /* as last seen */
+    double lost_at;  /* clock_mono() when quorum was lost; 0 while quorate or fenced */
     int own_missing; /* our address is not on the interface (fenced, or held by a successor) */
     int asking;      /* a claim-holder query is in flight */
     char told_holder[64];
@@ -126,7 +128,14 @@ static void on_tick(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
     sa->ticks++;
     int quorate = membership_quorate(sa->members);
     if (sa->quorate && !quorate)
+        sa->lost_at = clock_mono();
+    if (quorate)
+        sa->lost_at = 0;
+    else if (sa->lost_at &&
+             clock_mono() - sa->lost_at >= sa->cfg->cluster_fence_after_ms / 1000.0) {
+        sa->lost_at = 0;
         fence(sa);
+    }
     sa->quorate = quorate;
     if (!managing(sa) || !quorate)
         return;
