@@ -83,6 +83,7 @@ static void on_holder(void *arg, const char *holder, int store_down)
         return;
     if (holder && strcmp(holder, sa->cfg->node_id) != 0) {
         if (strcmp(sa->told_holder, holder) != 0) {
+            drop_address(sa, own(sa)); /* configured at boot, maybe: two holders is split brain */
             log_warn(NULL,
                      "service address %s is held by %s (it carries calls of ours); "
                      "waiting for it to give the address back",
