@@ -111,9 +111,11 @@ struct call {
      * sent, and what the node sent it. In the record, so a successor can rebuild the media
      * session (addresses, SRTP keys) and re-offer it (call_recover.c). */
     char *sdp_party[2], *sdp_sent[2];
-    char failover_from[64]; /* the node that carried the call before a failover; "" if none */
-    char *a_vias;           /* the caller's INVITE's Via headers while ringing (call_early.c) */
-    int stored;             /* a record was written: the end must delete it */
+    char failover_from[64];    /* the node that carried the call before a failover; "" if none */
+    int node_sip_port;         /* the SIP port of the node that set the call up (its successor
+                                * listens there on the node's address) */
+    char *a_vias;              /* the caller's INVITE's Via headers while ringing (call_early.c) */
+    int stored;                /* a record was written: the end must delete it */
     struct call_codecs codecs; /* call_codec.c: offer/answer and transcoding per leg */
 };
 

@@ -133,8 +133,9 @@ static void recover_one(struct calls *cs, json_t *record, const struct call_reco
     if (c->state != CALL_CONFIRMED) {
         /* Its transactions died with the node: answer and cancel from the same address. */
         if (!how->reinvite && !c->a.via[0]) {
-            snprintf(c->a.via, sizeof c->a.via, "%s", how->address);
-            c->a.via_port = how->sip_port;
+            int known = how->address && how->address[0];
+            snprintf(c->a.via, sizeof c->a.via, "%s", known ? how->address : c->media_ip);
+            c->a.via_port = known || !c->node_sip_port ? how->sip_port : c->node_sip_port;
         }
         call_early_abort(cs, c, record);
         call_free_record(c);
@@ -150,8 +151,9 @@ static void recover_one(struct calls *cs, json_t *record, const struct call_reco
                                        c->b.media_port, err, sizeof err);
         /* The dialogs stay on the address the peers know: the VIP taken over. */
         if (!c->a.via[0]) { /* a second failover keeps the address of the first */
-            snprintf(c->a.via, sizeof c->a.via, "%s", how->address);
-            c->a.via_port = how->sip_port;
+            int known = how->address && how->address[0];
+            snprintf(c->a.via, sizeof c->a.via, "%s", known ? how->address : c->media_ip);
+            c->a.via_port = known || !c->node_sip_port ? how->sip_port : c->node_sip_port;
         }
         memcpy(c->b.via, c->a.via, sizeof c->b.via);
         c->b.via_port = c->a.via_port;

@@ -60,6 +60,7 @@ struct call *call_new(struct calls *cs)
     c->a.local_cseq = 100;
     c->b.local_cseq = 0;
     snprintf(c->node, sizeof c->node, "%s", cs->deps.cfg->node_id);
+    c->node_sip_port = cs->deps.cfg->sip_port;
     /* In the table from the start, so shutdown frees calls still being set up. */
     if (strmap_put(cs->by_uuid, c->uuid, c, NULL) != 0) {
         free(c);
@@ -114,6 +115,8 @@ json_t *call_to_json(const struct call *c)
         "progress_ms", (json_int_t)c->progress_ms, "answered_ms", (json_int_t)c->answered_ms, "a",
         side_to_json(&c->a), "b", side_to_json(&c->b), "failover_from", c->failover_from,
         "srtp_call", c->srtp_call != 0, "on_hold", c->on_hold);
+    if (j)
+        json_object_set_new(j, "sip_port", json_integer(c->node_sip_port));
     /* The media as negotiated: what a successor needs to rebuild it (call_recover.c). */
     static const char *const party_key[2] = {"a_sdp", "b_sdp"}, *const sent_key[2] = {"a_sdp_sent",
                                                                                       "b_sdp_sent"};
@@ -199,6 +202,7 @@ int call_from_json(struct call *c, json_t *j)
     snprintf(c->failover_from, sizeof c->failover_from, "%s", from ? from : "");
     c->srtp_call = json_is_true(json_object_get(j, "srtp_call"));
     c->on_hold = (int)json_integer_value(json_object_get(j, "on_hold"));
+    c->node_sip_port = (int)json_integer_value(json_object_get(j, "sip_port"));
     c->sdp_party[0] = dup_str(j, "a_sdp");
     c->sdp_party[1] = dup_str(j, "b_sdp");
     c->sdp_sent[0] = dup_str(j, "a_sdp_sent");

@@ -26,6 +26,9 @@
 #define CLAIM_SETTLE_MS 100
 #define CLAIM_TRIES 20 /* Redis may be failing over too: keep trying for ~10 s */
 #define GARP_COUNT 3
+/* Dead members are looked at this often even without a membership change: one that died
+ * before the others saw it join leaves no down event behind, only its calls. */
+#define SWEEP_MS 5000
 
 struct failover {
     su_root_t *root;
@@ -37,12 +40,14 @@ struct failover {
     struct failover_stats stats;
     struct claim *claims; /* under way: waiting for Redis or for a retry */
     struct service_address *addresses;
+    su_timer_t *sweep;
 };
 
 struct claim {
     struct failover *fo; /* NULL once the failover is destroyed while Redis still has it */
     struct claim *next;
     int in_flight;
+    int sweep; /* a member that left before: claimed again in case its successor died too */
     struct member gone;
     uint64_t ring_id;
     int tries;
@@ -117,17 +122,28 @@ static void on_claimed(void *arg, int outcome, json_t *records)
         schedule_retry(cl);
         return;
     }
-    if (outcome == 0) {
-        log_warn(NULL, "failover: %s is claimed by another node with a newer ring: leaving it",
-                 cl->gone.name);
+    if (outcome == 0 || outcome == 2) {
+        if (outcome == 0 || !cl->sweep)
+            log_warn(NULL, "failover: %s is claimed by another node: leaving it", cl->gone.name);
+        else
+            log_debug(NULL, "failover: %s was taken over before", cl->gone.name);
+        claim_free(cl);
+        return;
+    }
+    if (cl->sweep && json_array_size(records) == 0) {
+        log_debug(NULL, "failover: nothing left of %s", cl->gone.name);
+        /* Nothing was left: hold no claim that would keep a returning node from its address. */
+        call_store_claim_release(fo->store, cl->gone.name, fo->cfg->node_id);
         claim_free(cl);
         return;
     }
     int reinvite = strcmp(fo->cfg->cluster_failover, "reinvite") == 0;
     double claimed = clock_mono();
     if (!reinvite) {
-        /* Its own address, and any it had itself taken over (calls recovered before). */
-        take_address(fo, cl->gone.name, cl->gone.service_address, cl->gone.sip_port);
+        /* Its own address, and any it had itself taken over (calls recovered before); a
+         * member that left before is known only by its calls' addresses. */
+        if (cl->gone.service_address[0])
+            take_address(fo, cl->gone.name, cl->gone.service_address, cl->gone.sip_port);
         size_t i;
         json_t *r;
         json_array_foreach(records, i, r)
@@ -135,6 +151,12 @@ static void on_claimed(void *arg, int outcome, json_t *records)
             json_t *a = json_object_get(r, "a");
             const char *ip = json_string_value(json_object_get(a, "via"));
             int port = (int)json_integer_value(json_object_get(a, "via_port"));
+            if (!ip || !ip[0]) {
+                ip = json_string_value(json_object_get(r, "media_ip"));
+                port = (int)json_integer_value(json_object_get(r, "sip_port"));
+                if (!port)
+                    port = cl->gone.sip_port;
+            }
             if (ip && ip[0] && strcmp(ip, cl->gone.service_address) &&
                 strcmp(ip, fo->cfg->sip_address))
                 take_address(fo, cl->gone.name, ip, port);
@@ -193,6 +215,28 @@ static void send_claim(struct claim *cl)
     }
 }
 
+static void start_claim(struct failover *fo, const struct member *gone, uint64_t ring_id, int sweep)
+{
+    struct claim *cl = calloc(1, sizeof *cl);
+    if (!cl) {
+        log_error(NULL, "failover: out of memory claiming %s", gone->name);
+        return;
+    }
+    cl->fo = fo;
+    cl->gone = *gone;
+    cl->ring_id = ring_id;
+    cl->sweep = sweep;
+    cl->started = clock_mono();
+    cl->retry = su_timer_create(su_root_task(fo->root), CLAIM_RETRY_MS);
+    cl->next = fo->claims;
+    fo->claims = cl;
+    if (!cl->retry ||
+        su_timer_set_interval(cl->retry, retry_claim, (su_timer_arg_t *)cl, CLAIM_SETTLE_MS) != 0)
+        send_claim(cl);
+}
+
+static void sweep_dead(struct failover *fo, const char *skip, uint64_t ring_id);
+
 static void on_down(void *arg, const struct member *gone, uint64_t ring_id)
 {
     struct failover *fo = arg;
@@ -203,36 +247,62 @@ static void on_down(void *arg, const struct member *gone, uint64_t ring_id)
                  gone->name);
         return;
     }
+    if (!strcmp(fo->cfg->cluster_failover, "off")) {
+        log_info(NULL, "failover: %s left; cluster.failover is off", gone->name);
+        return;
+    }
     const char *const *live;
     size_t n = membership_live(fo->members, &live);
     int owner = ring_owner(live, n, gone->name);
-    if (owner < 0 || strcmp(live[owner], fo->cfg->node_id) != 0) {
+    if (owner >= 0 && strcmp(live[owner], fo->cfg->node_id) == 0) {
+        log_info(NULL, "failover: %s left (ring %llu); this node is its successor", gone->name,
+                 (unsigned long long)ring_id);
+        start_claim(fo, gone, ring_id, 0);
+    } else {
         log_info(NULL, "failover: %s left; its successor is %s", gone->name,
                  owner < 0 ? "nobody" : live[owner]);
-        return;
     }
-    if (!strcmp(fo->cfg->cluster_failover, "off")) {
-        log_info(NULL, "failover: %s left; this node succeeds it but cluster.failover is off",
-                 gone->name);
-        return;
+    sweep_dead(fo, gone->name, ring_id);
+}
+
+static int claiming(const struct failover *fo, const char *name)
+{
+    for (const struct claim *cl = fo->claims; cl; cl = cl->next)
+        if (!strcmp(cl->gone.name, name))
+            return 1;
+    return 0;
+}
+
+/* Members that left before: if the successor of one died too before it claimed (two nodes
+ * dying close together), or nobody saw it join, its calls still wait in its set. Claiming them
+ * again is cheap: the script takes nothing from a member another node has emptied. */
+static void sweep_dead(struct failover *fo, const char *skip, uint64_t ring_id)
+{
+    const char *const *live;
+    size_t n = membership_live(fo->members, &live);
+    const char *const *dead;
+    size_t nd = membership_dead(fo->members, &dead);
+    for (size_t i = 0; i < nd; i++) {
+        if ((skip && !strcmp(dead[i], skip)) || !strcmp(dead[i], fo->cfg->node_id) ||
+            claiming(fo, dead[i]))
+            continue;
+        int owner = ring_owner(live, n, dead[i]);
+        if (owner < 0 || strcmp(live[owner], fo->cfg->node_id) != 0)
+            continue;
+        log_debug(NULL, "failover: looking again at %s, which left before", dead[i]);
+        struct member earlier = {.sip_port = fo->cfg->sip_port};
+        snprintf(earlier.name, sizeof earlier.name, "%s", dead[i]);
+        start_claim(fo, &earlier, ring_id, 1);
     }
-    struct claim *cl = calloc(1, sizeof *cl);
-    if (!cl) {
-        log_error(NULL, "failover: out of memory claiming %s", gone->name);
-        return;
-    }
-    cl->fo = fo;
-    cl->gone = *gone;
-    cl->ring_id = ring_id;
-    cl->started = clock_mono();
-    cl->retry = su_timer_create(su_root_task(fo->root), CLAIM_RETRY_MS);
-    cl->next = fo->claims;
-    fo->claims = cl;
-    log_info(NULL, "failover: %s left (ring %llu); this node is its successor", gone->name,
-             (unsigned long long)ring_id);
-    if (!cl->retry ||
-        su_timer_set_interval(cl->retry, retry_claim, (su_timer_arg_t *)cl, CLAIM_SETTLE_MS) != 0)
-        send_claim(cl);
+}
+
+static void on_sweep(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)m;
+    (void)t;
+    struct failover *fo = (struct failover *)arg;
+    if (membership_quorate(fo->members) && strcmp(fo->cfg->cluster_failover, "off") != 0)
+        sweep_dead(fo, NULL, membership_ring_id(fo->members));
 }
 
 struct failover *failover_create(su_root_t *root, const struct tandem_config *cfg,
@@ -250,6 +320,12 @@ struct failover *failover_create(su_root_t *root, const struct tandem_config *cf
                             .agent = agent,
                             .store = store,
                             .addresses = addresses};
+    fo->sweep = su_timer_create(su_root_task(root), SWEEP_MS);
+    if (!fo->sweep) {
+        free(fo);
+        return NULL;
+    }
+    su_timer_set_for_ever(fo->sweep, on_sweep, (su_timer_arg_t *)fo);
     membership_on_down(members, on_down, fo);
     return fo;
 }
@@ -259,6 +335,7 @@ void failover_destroy(struct failover *fo)
     if (!fo)
         return;
     membership_on_down(fo->members, NULL, fo);
+    su_timer_destroy(fo->sweep);
     while (fo->claims) {
         struct claim *cl = fo->claims;
         fo->claims = cl->next;

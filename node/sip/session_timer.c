@@ -188,8 +188,7 @@ static void on_record(void *arg, json_t *record, int store_down)
             expire(cs, rec, 0);
     } /* else the call is over (or lost its timer): nothing left to schedule */
     if (rec)
-        free(rec->offer);
-    free(rec);
+        call_free_record(rec);
     free(e);
 }
 

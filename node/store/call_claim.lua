@@ -2,12 +2,16 @@
 -- KEYS: 1 tandem:claim:<dead>, 2 tandem:ncalls:<dead>, 3 tandem:ncalls:<successor>,
 -- 4 tandem:stexp:<dead>, 5 tandem:stexp:<successor> (session-timer deadlines move too).
 -- ARGV: 1 successor, 2 fencing token (ring id), 3 now (unix ms).
--- Returns {0} when a claim with an equal or higher token by another node stands, else {1,
--- record, record, ...}: the dead node's call records, whose uuids move to the successor's set.
+-- Returns {0} when a claim with an equal or higher token by another node stands, {2} when
+-- another node claimed it before and nothing is left, else {1, record, record, ...}: the dead
+-- node's call records, whose uuids move to the successor's set.
 local by = redis.call('HGET', KEYS[1], 'by')
 local token = tonumber(redis.call('HGET', KEYS[1], 'token') or '-1')
 if by and by ~= ARGV[1] and token >= tonumber(ARGV[2]) then
   return {0}
+end
+if by and by ~= ARGV[1] and redis.call('SCARD', KEYS[2]) == 0 then
+  return {2} -- taken over before, nothing left: the claim (and the address) stay with its holder
 end
 redis.call('HSET', KEYS[1], 'by', ARGV[1], 'token', ARGV[2], 'at', ARGV[3])
 redis.call('EXPIRE', KEYS[1], 86400)

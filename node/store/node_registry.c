@@ -23,6 +23,8 @@ struct names {
 struct node_registry {
     struct redis_conn *redis;
     su_timer_t *timer;
+    su_timer_t *first; /* the first heartbeat, as soon as Redis is connected */
+    int first_tries;
     char *self;
     char *announcement;
     int dead_after_ms;
@@ -151,6 +153,17 @@ static void beat(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
         nr->reading_info = 1;
 }
 
+/* A node must be known from its first moments: one that died within its first second would
+ * leave calls nobody knew to claim. */
+static void first_beat(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
+{
+    struct node_registry *nr = (struct node_registry *)arg;
+    if (redis_conn_connected(nr->redis))
+        beat(m, t, arg);
+    else if (++nr->first_tries < 50)
+        su_timer_set(nr->first, first_beat, arg);
+}
+
 struct node_registry *node_registry_create(su_root_t *root, struct redis_conn *redis,
                                            const char *self, const char *announcement,
                                            int dead_after_ms)
@@ -163,12 +176,14 @@ struct node_registry *node_registry_create(su_root_t *root, struct redis_conn *r
     nr->self = strdup(self);
     nr->announcement = announcement ? strdup(announcement) : NULL;
     nr->timer = su_timer_create(su_root_task(root), 1000);
-    if (!nr->self || (announcement && !nr->announcement) || !nr->timer ||
+    nr->first = su_timer_create(su_root_task(root), 20);
+    if (!nr->self || (announcement && !nr->announcement) || !nr->timer || !nr->first ||
         names_add(&nr->live, self) != 0) {
         node_registry_destroy(nr);
         return NULL;
     }
     su_timer_set_for_ever(nr->timer, beat, (su_timer_arg_t *)nr);
+    su_timer_set(nr->first, first_beat, (su_timer_arg_t *)nr);
     return nr;
 }
 
@@ -178,6 +193,8 @@ void node_registry_destroy(struct node_registry *nr)
         return;
     if (nr->timer)
         su_timer_destroy(nr->timer);
+    if (nr->first)
+        su_timer_destroy(nr->first);
     names_clear(&nr->live);
     names_clear(&nr->dead);
     names_clear(&nr->info_names);

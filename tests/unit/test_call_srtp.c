@@ -47,6 +47,10 @@ static int teardown(void **state)
     struct fixture *f = *state;
     media_session_destroy(f->c.media);
     media_engine_destroy(f->eng);
+    for (int leg = 0; leg < 2; leg++) { /* the SDP the call keeps for its record */
+        free(f->c.sdp_sent[leg]);
+        free(f->c.sdp_party[leg]);
+    }
     free(f);
     return 0;
 }
