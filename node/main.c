@@ -183,6 +183,10 @@ int main(int argc, char **argv)
         .password = cfg.redis_password,
         .timeout_ms = cfg.redis_timeout_ms,
         .up = &status.redis_up,
+        .sentinels = cfg.redis_sentinels,
+        .nsentinels = cfg.redis_nsentinels,
+        .master_name = cfg.redis_master_name,
+        .sentinel_password = cfg.redis_sentinel_password,
     };
     redis = redis_conn_create(root, &ro);
     regs = redis ? reg_store_create(redis) : NULL;

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum key_type { KEY_STRING, KEY_INT, KEY_BOOL, KEY_LOGLEVEL };
+enum key_type { KEY_STRING, KEY_INT, KEY_BOOL, KEY_LOGLEVEL, KEY_SENTINELS };
 
 struct config_key {
     const char *name;
@@ -52,6 +52,9 @@ static const struct config_key keys[] = {
     INT("redis.port", redis_port, 1, 65535),
     STR("redis.password", redis_password),
     INT("redis.timeout_ms", redis_timeout_ms, 10, 60000),
+    {"redis.sentinels", KEY_SENTINELS, offsetof(struct tandem_config, redis_sentinels), 0, 0, 0},
+    STR("redis.master_name", redis_master_name),
+    STR("redis.sentinel_password", redis_sentinel_password),
     STR("postgres.conninfo", postgres_conninfo),
     INT("registrar.min_expires", registrar_min_expires, 1, 86400),
     INT("registrar.max_expires", registrar_max_expires, 1, 604800),
@@ -111,6 +114,7 @@ void config_defaults(struct tandem_config *cfg)
     strcpy(cfg->redis_host, "127.0.0.1");
     cfg->redis_port = 6379;
     cfg->redis_timeout_ms = 2000;
+    strcpy(cfg->redis_master_name, "tandem");
     strcpy(cfg->postgres_conninfo, "dbname=tandem");
     cfg->registrar_min_expires = 60;
     cfg->registrar_max_expires = 3600;
@@ -156,6 +160,86 @@ static const struct config_key *find_key(const char *name)
     return NULL;
 }
 
+/* One item: "host:port" or "[v6 address]:port". */
+static int parse_hostport(const char *item, size_t len, struct config_hostport *out, char *err,
+                          size_t errlen)
+{
+    const char *colon = NULL, *host = item;
+    size_t hostlen;
+    if (len && item[0] == '[') {
+        const char *close = memchr(item, ']', len);
+        if (!close || close + 1 >= item + len || close[1] != ':') {
+            snprintf(err, errlen, "'%.*s' is not [address]:port", (int)len, item);
+            return -1;
+        }
+        host = item + 1;
+        hostlen = (size_t)(close - host);
+        colon = close + 1;
+    } else {
+        for (size_t i = 0; i < len; i++)
+            if (item[i] == ':')
+                colon = item + i;
+        if (!colon || memchr(item, ':', (size_t)(colon - item))) {
+            snprintf(err, errlen, "'%.*s' is not host:port", (int)len, item);
+            return -1;
+        }
+        hostlen = (size_t)(colon - item);
+    }
+    if (hostlen == 0 || hostlen >= sizeof out->host) {
+        snprintf(err, errlen, "'%.*s': host empty or longer than %zu characters", (int)len, item,
+                 sizeof out->host - 1);
+        return -1;
+    }
+    long port = 0;
+    const char *p = colon + 1, *end = item + len;
+    if (p == end)
+        port = -1;
+    for (; p < end && port >= 0; p++)
+        port = isdigit((unsigned char)*p) && port <= 65535 ? port * 10 + (*p - '0') : -1;
+    if (port < 1 || port > 65535) {
+        snprintf(err, errlen, "'%.*s': port must be 1..65535", (int)len, item);
+        return -1;
+    }
+    memcpy(out->host, host, hostlen);
+    out->host[hostlen] = '\0';
+    out->port = (int)port;
+    return 0;
+}
+
+int config_parse_hostports(const char *list, struct config_hostport *out, int max, char *err,
+                           size_t errlen)
+{
+    int n = 0;
+    const char *s = list;
+    while (isspace((unsigned char)*s))
+        s++;
+    if (!*s)
+        return 0;
+    for (;;) {
+        const char *comma = strchr(s, ',');
+        const char *end = comma ? comma : s + strlen(s);
+        const char *b = s, *e = end;
+        while (b < e && isspace((unsigned char)*b))
+            b++;
+        while (e > b && isspace((unsigned char)e[-1]))
+            e--;
+        if (b == e) {
+            snprintf(err, errlen, "empty item in the list");
+            return -1;
+        }
+        if (n == max) {
+            snprintf(err, errlen, "more than %d items", max);
+            return -1;
+        }
+        if (parse_hostport(b, (size_t)(e - b), &out[n], err, errlen) != 0)
+            return -1;
+        n++;
+        if (!comma)
+            return n;
+        s = comma + 1;
+    }
+}
+
 int config_set(struct tandem_config *cfg, const char *key, const char *value, char *err,
                size_t errlen)
 {
@@ -192,6 +276,16 @@ int config_set(struct tandem_config *cfg, const char *key, const char *value, ch
             return -1;
         }
         *(int *)field = (int)v;
+        return 0;
+    }
+    case KEY_SENTINELS: {
+        /* Parsed into a scratch list first: a bad value leaves the old one in place. */
+        struct config_hostport list[CONFIG_SENTINELS_MAX] = {0};
+        int n = config_parse_hostports(value, list, CONFIG_SENTINELS_MAX, err, errlen);
+        if (n < 0)
+            return -1;
+        memcpy(cfg->redis_sentinels, list, sizeof list);
+        cfg->redis_nsentinels = n;
         return 0;
     }
     case KEY_BOOL:
@@ -249,6 +343,18 @@ int config_check(const struct tandem_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "%s: must not be empty",
                  cfg->cluster_group[0] ? "cluster.role" : "cluster.group");
         return -1;
+    }
+    if (cfg->redis_nsentinels) {
+        const char *m = cfg->redis_master_name;
+        int bad = !*m;
+        for (; *m && !bad; m++)
+            bad = isspace((unsigned char)*m) || !isprint((unsigned char)*m);
+        if (bad) {
+            snprintf(err, errlen,
+                     "redis.master_name: must be a non-empty name without spaces when "
+                     "redis.sentinels is set");
+            return -1;
+        }
     }
     if (strlen(cfg->auth_nonce_secret) < 16) {
         snprintf(err, errlen,

@@ -6,6 +6,13 @@
 #include <stddef.h>
 
 #define CONFIG_STR_MAX 256
+#define CONFIG_SENTINELS_MAX 8
+
+/* One "host:port" (or "[v6]:port") of a list such as redis.sentinels. */
+struct config_hostport {
+    char host[128];
+    int port;
+};
 
 struct tandem_config {
     char node_id[64];
@@ -27,6 +34,11 @@ struct tandem_config {
     int redis_port;
     char redis_password[CONFIG_STR_MAX];
     int redis_timeout_ms;
+    /* Non-empty: the master's address comes from these Sentinels, redis.host/port are unused. */
+    struct config_hostport redis_sentinels[CONFIG_SENTINELS_MAX];
+    int redis_nsentinels;
+    char redis_master_name[128];
+    char redis_sentinel_password[CONFIG_STR_MAX];
 
     char postgres_conninfo[1024];
 
@@ -71,8 +83,8 @@ struct tandem_config {
     int cluster_dead_after_ms;        /* redis mode: heartbeat age that means dead */
     int cluster_retry_ms;             /* corosync mode: reconnect interval after a loss */
     int cluster_retry_after;          /* Retry-After of the 503 without quorum */
-    char cluster_failover[16];      /* "vip", "reinvite" or "off": how a dead node's calls move */
-    char cluster_vip_interface[32]; /* interface a taken-over address goes on; "": none to add */
+    char cluster_failover[16];        /* "vip", "reinvite" or "off": how a dead node's calls move */
+    char cluster_vip_interface[32];   /* interface a taken-over address goes on; "": none to add */
     int cluster_vip_prefix;
     int cluster_fence_after_ms; /* quorum lost this long: the node lets its calls go */
 };
@@ -82,6 +94,11 @@ void config_defaults(struct tandem_config *cfg);
 /* Applies one "key = value" setting; on error writes the reason into err and returns -1. */
 int config_set(struct tandem_config *cfg, const char *key, const char *value, char *err,
                size_t errlen);
+
+/* Parses a comma-separated "host:port" list (spaces allowed around items; "" gives 0 items).
+ * Returns the number of items, or -1 with the reason in err. */
+int config_parse_hostports(const char *list, struct config_hostport *out, int max, char *err,
+                           size_t errlen);
 
 /* Checks relations between keys (min <= default <= max ...); same error convention. */
 int config_check(const struct tandem_config *cfg, char *err, size_t errlen);

@@ -1,7 +1,10 @@
 /* The signalling loop's asynchronous Redis connection: hiredis attached to the su_root,
- * with a per-request timeout, automatic reconnection and Lua scripts loaded on every connect. */
+ * with a per-request timeout, automatic reconnection (to the master Sentinel names, when
+ * configured) and Lua scripts loaded on every connect. */
 #ifndef TANDEM_REDIS_CONN_H
 #define TANDEM_REDIS_CONN_H
+
+#include "common/config.h"
 
 #include <hiredis/hiredis.h>
 #include <stdatomic.h>
@@ -15,11 +18,17 @@ struct redis_script;
 typedef void redis_reply_f(void *arg, redisReply *reply);
 
 struct redis_conn_options {
-    const char *host;
+    const char *host; /* used when there are no sentinels */
     int port;
     const char *password; /* NULL or "" for none */
     int timeout_ms;
-    atomic_int *up; /* set to 1 while connected, 0 otherwise; may be NULL */
+    atomic_int *up; /* set to 1 while connected (to the master), 0 otherwise; may be NULL */
+    /* With sentinels, every (re)connect asks them for master_name's address and keeps the
+     * connection only if ROLE says master; READONLY (a demoted master) reconnects. */
+    const struct config_hostport *sentinels;
+    int nsentinels;
+    const char *master_name;
+    const char *sentinel_password; /* NULL or "" for none */
 };
 
 struct redis_conn *redis_conn_create(su_root_t *root, const struct redis_conn_options *opt);

@@ -4,6 +4,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "store/redis_sync.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -13,10 +14,7 @@
 
 struct reg_query {
     redisContext *ctx;
-    char host[CONFIG_STR_MAX];
-    int port;
-    char password[CONFIG_STR_MAX];
-    int timeout_ms;
+    const struct tandem_config *cfg; /* outlives the API threads */
 };
 
 struct reg_query *reg_query_new(const struct tandem_config *cfg)
@@ -24,10 +22,7 @@ struct reg_query *reg_query_new(const struct tandem_config *cfg)
     struct reg_query *q = calloc(1, sizeof *q);
     if (!q)
         return NULL;
-    snprintf(q->host, sizeof q->host, "%s", cfg->redis_host);
-    snprintf(q->password, sizeof q->password, "%s", cfg->redis_password);
-    q->port = cfg->redis_port;
-    q->timeout_ms = cfg->redis_timeout_ms;
+    q->cfg = cfg;
     return q;
 }
 
@@ -54,33 +49,8 @@ static int ensure(struct reg_query *q, char *err, size_t errlen)
     if (q->ctx && !q->ctx->err)
         return 0;
     drop(q);
-    struct timeval tv = {q->timeout_ms / 1000, (q->timeout_ms % 1000) * 1000};
-    q->ctx = redisConnectWithTimeout(q->host, q->port, tv);
-    if (!q->ctx || q->ctx->err) {
-        snprintf(err, errlen, "redis %s:%d: %s", q->host, q->port,
-                 q->ctx ? q->ctx->errstr : "out of memory");
-        drop(q);
-        return -1;
-    }
-    if (redisSetTimeout(q->ctx, tv) != REDIS_OK) {
-        snprintf(err, errlen, "redis: cannot set timeout");
-        drop(q);
-        return -1;
-    }
-    if (q->password[0]) {
-        const char *argv[] = {"AUTH", q->password};
-        redisReply *r = redisCommandArgv(q->ctx, 2, argv, NULL);
-        int ok = r && r->type == REDIS_REPLY_STATUS;
-        if (!ok)
-            snprintf(err, errlen, "redis AUTH: %s",
-                     r && r->type == REDIS_REPLY_ERROR ? r->str : q->ctx->errstr);
-        freeReplyObject(r);
-        if (!ok) {
-            drop(q);
-            return -1;
-        }
-    }
-    return 0;
+    q->ctx = redis_sync_connect(q->cfg, err, errlen);
+    return q->ctx ? 0 : -1;
 }
 
 /* One command with one reconnect if the kept connection turned out to be broken. */
@@ -92,6 +62,13 @@ static redisReply *command(struct reg_query *q, int argc, const char **argv, cha
         if (ensure(q, err, errlen) != 0)
             return NULL;
         redisReply *r = redisCommandArgv(q->ctx, argc, argv, NULL);
+        if (r && redis_sync_demoted(r)) {
+            /* A failover made our server a replica: find the new master and ask it. */
+            snprintf(err, errlen, "redis: %s", r->str);
+            freeReplyObject(r);
+            drop(q);
+            continue;
+        }
         if (r)
             return r;
         snprintf(err, errlen, "redis: %s", q->ctx->errstr);

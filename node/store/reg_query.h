@@ -9,7 +9,8 @@
 struct tandem_config;
 struct reg_query;
 
-/* Copies redis.host/port/password/timeout_ms; connects lazily. NULL only when out of memory. */
+/* Keeps cfg (it must outlive the query); connects lazily through redis_sync, so through
+ * redis.sentinels when set. NULL only when out of memory. */
 struct reg_query *reg_query_new(const struct tandem_config *cfg);
 void reg_query_free(struct reg_query *q);
 

@@ -93,17 +93,19 @@ class Postgres:
 
 
 class Redis:
-    def __init__(self, root):
-        self.dir = os.path.join(root, "redis")
+    def __init__(self, root, name="redis", args=()):
+        """args: more redis-server options, e.g. ("--replicaof", "127.0.0.1", "6379")."""
+        self.dir = os.path.join(root, name)
         os.makedirs(self.dir)
         self.port = free_port()
+        self.args = list(args)
         self.proc = None
         self.start()
 
     def start(self):
         self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind",
                                       "127.0.0.1", "--dir", self.dir, "--save", "",
-                                      "--appendonly", "no"],
+                                      "--appendonly", "no", *self.args],
                                      stdout=open(os.path.join(self.dir, "redis.log"), "a"),
                                      stderr=subprocess.STDOUT)
         wait_for(lambda: self.cli("PING") == "PONG", what="redis")
@@ -120,15 +122,64 @@ class Redis:
             self.proc.wait(10)
             self.proc = None
 
+    def kill(self):
+        """SIGKILL, as a crashed host would: no goodbye to clients or replicas."""
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
     def cli(self, *args):
         r = subprocess.run(["redis-cli", "-p", str(self.port), "--no-raw", *args],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, timeout=10)
         return r.stdout.strip().strip('"') if r.returncode == 0 else None
 
     def raw(self, *args):
         r = subprocess.run(["redis-cli", "-p", str(self.port), "--raw", *args],
-                           capture_output=True, text=True, check=True)
+                           capture_output=True, text=True, check=True, timeout=10)
         return r.stdout
+
+
+class Sentinel:
+    """One redis-sentinel watching master `name` at 127.0.0.1:master_port, with short timers so
+    a test sees a failover in seconds (down after 1 s, quorum 1)."""
+
+    def __init__(self, root, index, master_port, name="tandem", down_after_ms=1000,
+                 failover_timeout_ms=3000):
+        self.dir = os.path.join(root, f"sentinel{index}")
+        os.makedirs(self.dir)
+        self.port = free_port()
+        self.config = os.path.join(self.dir, "sentinel.conf")  # sentinel rewrites it
+        with open(self.config, "w") as f:
+            f.write(f"port {self.port}\nbind 127.0.0.1\ndir {self.dir}\n"
+                    f"sentinel monitor {name} 127.0.0.1 {master_port} 1\n"
+                    f"sentinel down-after-milliseconds {name} {down_after_ms}\n"
+                    f"sentinel failover-timeout {name} {failover_timeout_ms}\n"
+                    f"sentinel parallel-syncs {name} 1\n")
+        self.proc = subprocess.Popen(["redis-sentinel", self.config],
+                                     stdout=open(os.path.join(self.dir, "sentinel.log"), "a"),
+                                     stderr=subprocess.STDOUT)
+        wait_for(lambda: self.cli("PING") == "PONG", what="redis-sentinel")
+
+    def cli(self, *args):
+        r = subprocess.run(["redis-cli", "-p", str(self.port), "--raw", *args],
+                           capture_output=True, text=True, timeout=10)
+        return r.stdout.strip() if r.returncode == 0 else None
+
+    def master_info(self, name="tandem"):
+        """SENTINEL master <name> as a dict (num-slaves, num-other-sentinels, ip, port...)."""
+        out = (self.cli("SENTINEL", "master", name) or "").split("\n")
+        return dict(zip(out[0::2], out[1::2]))
+
+    def master_addr(self, name="tandem"):
+        out = (self.cli("SENTINEL", "get-master-addr-by-name", name) or "").split("\n")
+        return (out[0], int(out[1])) if len(out) == 2 else None
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
 
 
 class Node:

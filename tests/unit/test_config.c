@@ -59,6 +59,59 @@ static void cluster_membership_is_redis_or_corosync(void **state)
     assert_non_null(strstr(err, "cluster.membership: must be redis or corosync"));
 }
 
+static void redis_sentinels_parse_into_addresses(void **state)
+{
+    (void)state;
+    struct tandem_config cfg;
+    char err[512] = "";
+    config_defaults(&cfg);
+    assert_int_equal(cfg.redis_nsentinels, 0); /* none: redis.host/port as before */
+    assert_string_equal(cfg.redis_master_name, "tandem");
+    write_file("auth.nonce_secret = 0123456789abcdef\n"
+               "redis.sentinels = 10.0.0.1:26379, sentinel-b.example:26380 ,[::1]:26381\n"
+               "redis.master_name = voice\nredis.sentinel_password = s3cret\n");
+    assert_int_equal(config_load(&cfg, path, err, sizeof err), 0);
+    unlink(path);
+    assert_int_equal(cfg.redis_nsentinels, 3);
+    assert_string_equal(cfg.redis_sentinels[0].host, "10.0.0.1");
+    assert_int_equal(cfg.redis_sentinels[0].port, 26379);
+    assert_string_equal(cfg.redis_sentinels[1].host, "sentinel-b.example");
+    assert_int_equal(cfg.redis_sentinels[1].port, 26380);
+    assert_string_equal(cfg.redis_sentinels[2].host, "::1");
+    assert_int_equal(cfg.redis_sentinels[2].port, 26381);
+    assert_string_equal(cfg.redis_master_name, "voice");
+    assert_string_equal(cfg.redis_sentinel_password, "s3cret");
+    assert_int_equal(config_set(&cfg, "redis.sentinels", "", err, sizeof err), 0);
+    assert_int_equal(cfg.redis_nsentinels, 0);
+}
+
+static void bad_redis_sentinels_are_refused_naming_the_key(void **state)
+{
+    (void)state;
+    struct tandem_config cfg;
+    char err[512] = "";
+    const char *bad[] = {
+        "10.0.0.1", "10.0.0.1:0",  "10.0.0.1:65536", "10.0.0.1:26379,",
+        ":26379",   "10.0.0.1:2x", "[::1:26379",     "a:1,b:2,c:3,d:4,e:5,f:6,g:7,h:8,i:9",
+        "::1:26379"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        config_defaults(&cfg);
+        char text[256];
+        snprintf(text, sizeof text, "auth.nonce_secret = 0123456789abcdef\nredis.sentinels = %s\n",
+                 bad[i]);
+        write_file(text);
+        assert_int_equal(config_load(&cfg, path, err, sizeof err), -1);
+        unlink(path);
+        assert_non_null(strstr(err, ":2: redis.sentinels: "));
+    }
+    config_defaults(&cfg);
+    write_file("auth.nonce_secret = 0123456789abcdef\nredis.sentinels = 127.0.0.1:26379\n"
+               "redis.master_name =\n");
+    assert_int_equal(config_load(&cfg, path, err, sizeof err), -1);
+    unlink(path);
+    assert_non_null(strstr(err, "redis.master_name: must be a non-empty name"));
+}
+
 static void error_names_file_line_key_and_reason(void **state)
 {
     (void)state;
@@ -136,6 +189,8 @@ int main(void)
         cmocka_unit_test(relations_are_checked),
         cmocka_unit_test(missing_file_is_reported),
         cmocka_unit_test(cluster_membership_is_redis_or_corosync),
+        cmocka_unit_test(redis_sentinels_parse_into_addresses),
+        cmocka_unit_test(bad_redis_sentinels_are_refused_naming_the_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
