@@ -203,61 +203,10 @@ def test_hundred_calls_survive_the_death_of_their_node(cluster):
     assert len(rows) == CALLS, f"{len(rows)} CDRs for {CALLS} calls"
     assert {r[1] for r in rows} == {heir.name} and {r[2] for r in rows} == {"t"}, rows[:3]
     for caller, callee in calls:
-        caller.close()
-        callee.close()
+        for phone in (caller, callee):
+            phone.registered = False  # no unREGISTER: the cluster goes away with the test
+            phone.close()
     if c.mode == "vip":
         # Its calls over, the successor gives n1's address back.
         wait_for(lambda: f"service address {n1.ip} of n1 given back" in heir.log(), timeout=10,
                  what="the successor to give n1's address back")
-
-
-def test_cut_off_node_gives_its_calls_to_the_majority(cluster):
-    """A node cut off from the other nodes (phones still reach it) loses quorum, refuses new
-    calls, and after cluster.fence_after_ms lets its calls go; the majority claims them exactly
-    once; the calls go on. Healed, the node stays without its address until the calls end."""
-    if c_mode(cluster) != "vip":
-        pytest.skip("the partition is the same in both modes; run once")
-    c = cluster
-    c.power_on(1)
-    c.wait_members(3, timeout=30)
-    n1 = c.node(1)
-    wait_for(lambda: f"service address {n1.ip} is this node's again" in n1.log(), timeout=10,
-             what="n1 to take its address back")
-    calls = place_calls_n(c, n1, 10)
-    streams, pairs = streams_for(calls, max_seconds=60)
-    streams.start()
-    time.sleep(1.0)
-    survivors = [n for n in c.nodes if n is not n1]
-    before = {n.name: n.log().count("failover: took over n1") for n in survivors}
-
-    def claimed():
-        return [n for n in survivors if n.log().count("failover: took over n1") > before[n.name]]
-    c.cut(1)
-    wait_for(lambda: "fenced: no quorum" in n1.log(), timeout=15, what="n1 to fence itself")
-    wait_for(claimed, timeout=15, what="the majority to claim n1's calls")
-    time.sleep(2.5)
-    streams.stop()
-    end = time.monotonic()
-    for caller_stream, callee_stream in pairs:
-        assert callee_stream.received_between(end - 1.0, end) > 25
-        assert caller_stream.received_between(end - 1.0, end) > 25
-    # Claimed exactly once: by one survivor, once.
-    assert len(claimed()) == 1
-    heir = claimed()[0]
-    assert heir.log().count("failover: took over n1") == before[heir.name] + 1
-    c.heal(1)
-    c.wait_members(3, timeout=30)
-    time.sleep(1.5)
-    assert "is held by" in n1.log()  # waits for its address while its calls run elsewhere
-    hang_up_all(c, calls, n1.ip)
-    wait_for(lambda: len(cdrs(c, calls)) >= 10, timeout=10, what="every CDR")
-    time.sleep(0.5)
-    rows = cdrs(c, calls)
-    assert len(rows) == 10 and {r[1] for r in rows} == {heir.name}, rows
-    for caller, callee in calls:
-        caller.close()
-        callee.close()
-
-
-def c_mode(c):
-    return getattr(c, "mode", "vip")
