@@ -113,6 +113,18 @@ static void reoffer(struct calls *cs, struct call *c, int leg)
     free(sdp);
 }
 
+/* VIP mode: the dialog keeps speaking from the address its peers know — the dead node's
+ * service address (or, for a member known only by its calls, the call's media address and the
+ * port it was set up on); a second failover keeps the address of the first. */
+static void keep_address(struct call *c, const struct call_recovery *how)
+{
+    if (c->a.via[0])
+        return;
+    int known = how->address && how->address[0];
+    snprintf(c->a.via, sizeof c->a.via, "%s", known ? how->address : c->media_ip);
+    c->a.via_port = known || !c->node_sip_port ? how->sip_port : c->node_sip_port;
+}
+
 static void recover_one(struct calls *cs, json_t *record, const struct call_recovery *how)
 {
     const struct calls_deps *d = calls_deps(cs);
@@ -132,11 +144,8 @@ static void recover_one(struct calls *cs, json_t *record, const struct call_reco
     snprintf(c->node, sizeof c->node, "%s", d->cfg->node_id);
     if (c->state != CALL_CONFIRMED) {
         /* Its transactions died with the node: answer and cancel from the same address. */
-        if (!how->reinvite && !c->a.via[0]) {
-            int known = how->address && how->address[0];
-            snprintf(c->a.via, sizeof c->a.via, "%s", known ? how->address : c->media_ip);
-            c->a.via_port = known || !c->node_sip_port ? how->sip_port : c->node_sip_port;
-        }
+        if (!how->reinvite)
+            keep_address(c, how);
         call_early_abort(cs, c, record);
         call_free_record(c);
         return;
@@ -150,11 +159,7 @@ static void recover_one(struct calls *cs, json_t *record, const struct call_reco
         c->media = media_session_adopt(d->media, c->a.call_id, c->media_ip, c->a.media_port,
                                        c->b.media_port, err, sizeof err);
         /* The dialogs stay on the address the peers know: the VIP taken over. */
-        if (!c->a.via[0]) { /* a second failover keeps the address of the first */
-            int known = how->address && how->address[0];
-            snprintf(c->a.via, sizeof c->a.via, "%s", known ? how->address : c->media_ip);
-            c->a.via_port = known || !c->node_sip_port ? how->sip_port : c->node_sip_port;
-        }
+        keep_address(c, how);
         memcpy(c->b.via, c->a.via, sizeof c->b.via);
         c->b.via_port = c->a.via_port;
     }
