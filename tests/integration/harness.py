@@ -288,6 +288,19 @@ def api(node, method, path, key=None, body=None, raw=None):
             return e.code, {"raw": text.decode(errors="replace")}
 
 
+def live_call(node, key, tenant, call_id, timeout=3):
+    """The confirmed call whose A leg has call_id, as GET .../calls lists it. The node writes a
+    dialog's record to Redis after relaying the 200 (off the signalling path), so a phone can
+    see the answer a few milliseconds before any node's API does."""
+    def confirmed():
+        status, calls = api(node, "GET", f"/v1/tenants/{tenant}/calls", key)
+        assert status == 200, calls
+        mine = [c for c in calls if c["a"]["call_id"] == call_id]
+        assert len(mine) <= 1, calls
+        return mine[0] if mine and mine[0]["state"] == "confirmed" else None
+    return wait_for(confirmed, timeout=timeout, what=f"call {call_id} confirmed in the live list")
+
+
 class Stack:
     """PostgreSQL + Redis + migrated schema + a superadmin key, in one temporary directory."""
 

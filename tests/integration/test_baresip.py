@@ -27,7 +27,7 @@ import time
 
 import pytest
 
-from harness import api, free_port, wait_for
+from harness import api, free_port, live_call, wait_for
 
 DOMAIN = "baresip.tandem.test"
 PASSWORD = "bare-sip-secret-7"
@@ -244,11 +244,7 @@ def test_two_baresip_clients_call_through_the_node_and_the_cdr_is_right(env):
     established = alice.event("CALL_ESTABLISHED", timeout=15)
     bob.event("CALL_ESTABLISHED", timeout=5)  # auto-answered
 
-    status, calls = api(node, "GET", base + "/calls", stack.key)
-    assert status == 200
-    mine = [c for c in calls if c["a"]["call_id"] == established["id"]]
-    assert len(mine) == 1, calls
-    call = mine[0]
+    call = live_call(node, stack.key, tenant, established["id"])
     assert call["caller"] == "1001" and call["callee"] == "1002", call
     assert call["state"] == "confirmed", call
     assert call["callee_routed"].startswith("sip:1002-") and \

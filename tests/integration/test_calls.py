@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from harness import api, wait_for
+from harness import api, live_call, wait_for
 from sipphone import Phone, sdp_media
 
 DOMAIN = "calls.tandem.test"
@@ -228,11 +228,7 @@ def test_live_calls_are_listed_and_hung_up_through_the_api(env):
     caller, callee = phones(node1)
     call_and_answer(caller, callee)
     # Any node's API sees the call (the record is in Redis), with both legs.
-    status, calls = api(node2, "GET", f"/v1/tenants/{tenant['id']}/calls", stack.key)
-    assert status == 200
-    mine = [c for c in calls if c["a"]["call_id"] == caller.dialog["call_id"]]
-    assert len(mine) == 1
-    call = mine[0]
+    call = live_call(node2, stack.key, tenant["id"], caller.dialog["call_id"])
     assert call["caller"] == "4001" and call["callee"] == "4002" and call["state"] == "confirmed"
     assert call["node"] == "node1" and call["b"]["contact"].startswith("sip:4002@")
     # Another tenant's key sees nothing of it.

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness import api
+from harness import api, live_call
 from sipclient import md5
 from sipphone import Phone, sdp_media
 
@@ -109,8 +109,7 @@ def test_route_rewrites_the_number_and_fails_over_after_a_silent_gateway(env):
     assert len(good.rtp.receive(seconds=3, want=10)) == 10
     good.rtp.send(sdp_media(inv.body), count=10, tag=b"Y")
     assert len(a.rtp.receive(seconds=3, want=10)) == 10
-    status, calls = api(node, "GET", f"/v1/tenants/{tenant['id']}/calls", stack.key)
-    assert [c["gateway"] for c in calls if c["a"]["call_id"] == a.dialog["call_id"]] == ["good"]
+    assert live_call(node, stack.key, tenant["id"], a.dialog["call_id"])["gateway"] == "good"
     assert a.bye().status == 200
     good.expect_bye()
     a.close()

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from harness import BUILD, api, wait_for
+from harness import BUILD, api, live_call, wait_for
 from sipphone import Phone, sdp_media
 
 DOMAIN = "transcode.tandem.test"
@@ -116,9 +116,7 @@ def heard(r, pt, hz):
 
 
 def live_codecs(node, stack, tenant, call_id):
-    status, calls = api(node, "GET", f"/v1/tenants/{tenant}/calls", stack.key)
-    assert status == 200
-    (call,) = [c for c in calls if c["a"]["call_id"] == call_id]
+    call = live_call(node, stack.key, tenant, call_id)
     return call["a"]["codec"], call["b"]["codec"]
 
 
