@@ -47,9 +47,11 @@ static const char *own(const struct service_address *sa)
     return membership_self(sa->members)->service_address;
 }
 
+/* Only in VIP mode does a successor take this node's address; in re-INVITE mode the address
+ * stays here, fenced or not, so the node keeps serving registrations and answering 503. */
 static int managing(const struct service_address *sa)
 {
-    return sa->cfg->cluster_vip_interface[0] != 0;
+    return sa->cfg->cluster_vip_interface[0] != 0 && strcmp(sa->cfg->cluster_failover, "vip") == 0;
 }
 
 static void drop_address(struct service_address *sa, const char *address)

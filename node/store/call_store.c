@@ -187,7 +187,7 @@ static void on_claimed(void *arg, redisReply *reply)
              reply->element[0]->type == REDIS_REPLY_INTEGER;
     if (!ok) {
         c->cb(c->arg, -1, NULL);
-    } else if (reply->element[0]->integer == 0 || reply->element[0]->integer == 2) {
+    } else if (reply->element[0]->integer != 1) {
         c->cb(c->arg, (int)reply->element[0]->integer, NULL);
     } else {
         json_t *records = json_array();

@@ -31,7 +31,8 @@ int call_store_delete(struct call_store *cs, const char *uuid, const char *call_
 
 /* outcome 1: the claim is ours and records (borrowed; an array of call records) are the dead
  * node's calls, now in self's set; 0: another node holds a claim with an equal or higher token;
- * 2: another node took it over before and nothing is left; -1: Redis could not be asked. */
+ * 2: another node took it over before and nothing is left; 3: the claim is self's already and
+ * nothing new is left; -1: Redis could not be asked. */
 typedef void call_claim_f(void *arg, int outcome, json_t *records);
 /* Claims a dead node's calls with a fencing token (call_claim.lua). 0 when sent (cb called
  * once), -1 when Redis is unavailable. */
