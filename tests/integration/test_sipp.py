@@ -1,0 +1,219 @@
+"""SIPp end to end: a SIPp caller (tests/integration/sipp/uac_pcmu.xml, digest as a tenant user)
+calls a number routed to a gateway that is a SIPp callee on loopback; each plays a tone from a
+pcap (play_pcap_audio) made by tests/integration/rtp_pcap.c. tcpdump captures the loopback
+during the call, and the same tool checks the wire: what the node sends each party carries
+that party's payload type and decodes (libopus/spandsp, not the node's coders) to the other's
+tone. Once PCMU caller to an Opus-only callee (transcoded both ways), once PCMU to PCMU."""
+import json
+import os
+import re
+import signal
+import shutil
+import subprocess
+
+import pytest
+
+from harness import BUILD, IS_ROOT, api, free_port, wait_for
+
+DOMAIN = "sipp.tandem.test"
+USER, PASSWORD = "7001", "sipp-calls-1"
+TOOL = os.path.join(BUILD, "tests", "integration", "rtp_pcap")
+SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sipp")
+# The node's RTP ports, below the ephemeral range free_port (and so SIPp's -mp) draws from.
+MEDIA_MIN, MEDIA_MAX = 20000, 20999
+CALLER_HZ, CALLEE_HZ = 1000, 600
+PLAYED = 100  # 20 ms packets in each pcap (2 s); the caller hangs up 3 s after its ACK
+# A PCMU-only offer leaves 96 as the lowest free dynamic type, which the node gives Opus
+# (call_codec.c, pick_pt); the callee answers at the offered type, so its pcap carries 96.
+OPUS_PT = 96
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("sipp") and shutil.which("tcpdump") and IS_ROOT),
+    reason="needs sipp (Debian package sip-tester), tcpdump and root (raw sockets, capture)")
+
+
+@pytest.fixture(scope="module")
+def env(stack):
+    assert os.path.exists(TOOL), f"{TOOL} not built"
+    node = stack.node("node1", security__ban_failures=0, media__port_min=MEDIA_MIN,
+                      media__port_max=MEDIA_MAX)
+    status, tenant = api(node, "POST", "/v1/tenants", stack.key, {"name": "Sipp", "domain": DOMAIN})
+    assert status == 201, tenant
+    t = tenant["id"]
+    assert api(node, "POST", f"/v1/tenants/{t}/users", stack.key,
+               {"extension": USER, "password": PASSWORD})[0] == 201
+    uas_port = free_port()
+    status, gw = api(node, "POST", f"/v1/tenants/{t}/gateways", stack.key,
+                     {"name": "sipp-uas", "host": "127.0.0.1", "port": uas_port})
+    assert status == 201, gw
+    status, r = api(node, "POST", f"/v1/tenants/{t}/routes", stack.key,
+                    {"name": "out", "pattern": "^0[1-9][0-9]+$", "gateway_ids": [gw["id"]],
+                     "priority": 100})
+    assert status == 201, r
+    return stack, node, uas_port
+
+
+def tool(*args):
+    out = subprocess.run([TOOL, *map(str, args)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout) if out.stdout else None
+
+
+def udp_bound(port):
+    """Whether some socket is bound to UDP port on loopback (read, not probed by binding, so
+    SIPp never finds the port taken by the check)."""
+    with open("/proc/net/udp") as f:
+        return any(line.split()[1].endswith(f":{port:04X}") for line in f.readlines()[1:])
+
+
+class Capture:
+    """tcpdump of the loopback's UDP into path, from when it says it is listening."""
+
+    def __init__(self, path):
+        self.proc = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-U", "-w", path, "udp"],
+                                     stderr=subprocess.PIPE, text=True)
+        line = self.proc.stderr.readline()
+        assert "listening on" in line, line + self.proc.stderr.read()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGINT)
+        _, err = self.proc.communicate(timeout=15)
+        return err
+
+
+class Sipp:
+    """One SIPp run of a scenario (-m 1), with its error and message traces in workdir."""
+
+    def __init__(self, workdir, name, scenario, sip_port, media_port, *args):
+        self.files = {k: os.path.join(workdir, f"{name}.{k}") for k in ("err", "msg", "out")}
+        self.name = name
+        # next to the scenario is where SIPp looks for the pcap it plays
+        shutil.copy(os.path.join(SCENARIOS, scenario), workdir)
+        cmd = ["sipp", "-sf", os.path.join(workdir, scenario), "-i", "127.0.0.1",
+               "-p", str(sip_port), "-mi", "127.0.0.1", "-mp", str(media_port), "-m", "1",
+               "-timeout", "20s", "-timeout_error", "-nostdin", "-trace_err", "-error_file",
+               self.files["err"], "-trace_msg", "-message_file", self.files["msg"], *args]
+        self.proc = subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL,
+                                     stdout=open(self.files["out"], "w"), stderr=subprocess.STDOUT)
+
+    def wait(self):
+        try:
+            return self.proc.wait(timeout=40)  # -timeout stops SIPp well before
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def trace(self):
+        text = ""
+        for kind in ("err", "msg", "out"):
+            if os.path.exists(self.files[kind]):
+                with open(self.files[kind], errors="replace") as f:
+                    text += f"--- {self.name} {kind} ---\n{f.read()[-6000:]}\n"
+        return text
+
+    def messages(self):
+        with open(self.files["msg"], errors="replace") as f:
+            return f.read()
+
+
+def sent_answer_pt(uas):
+    """The payload type of the 200's SDP that the callee sent."""
+    sent = uas.messages().split("message sent")
+    ok = [m for m in sent if re.search(r"(?m)^SIP/2.0 200 OK", m) and "m=audio" in m]
+    assert ok, uas.trace()
+    return int(re.search(r"(?m)^m=audio \d+ RTP/AVP (\d+)", ok[0]).group(1))
+
+
+def call_id(run, method_or_status):
+    """The Call-ID of the first message run sent that starts with method_or_status."""
+    for m in run.messages().split("message sent")[1:]:
+        if re.search(rf"(?m)^\s*{re.escape(method_or_status)}", m):
+            return re.search(r"(?mi)^Call-ID:\s*(\S+)", m).group(1)
+    raise AssertionError(run.trace())
+
+
+def sipp_call(env, name, uas_scenario, number, callee_codec, callee_pt):
+    """Runs one SIPp call under tcpdump; returns (uac, uas, capture file, their media ports)."""
+    stack, node, uas_port = env
+    workdir = os.path.join(stack.root, f"sipp-{name}")
+    os.makedirs(workdir)
+    tool("write", os.path.join(workdir, "caller.pcap"), "pcmu", 0, CALLER_HZ, PLAYED / 50)
+    tool("write", os.path.join(workdir, "callee.pcap"), callee_codec, callee_pt, CALLEE_HZ,
+         PLAYED / 50)
+    cap_file = os.path.join(workdir, "wire.pcap")
+    uac_media, uas_media = free_port(), free_port()
+    cap = Capture(cap_file)
+    try:
+        uas = Sipp(workdir, "uas", uas_scenario, uas_port, uas_media)
+        wait_for(lambda: udp_bound(uas_port) or uas.proc.poll() is not None, timeout=10,
+                 what="the SIPp callee to listen")
+        uac = Sipp(workdir, "uac", "uac_pcmu.xml", free_port(), uac_media,
+                   f"127.0.0.1:{node.sip_port}", "-s", number, "-au", USER, "-ap", PASSWORD,
+                   "-key", "user", USER, "-key", "domain", DOMAIN)
+        rc_uac, rc_uas = uac.wait(), uas.wait()
+    finally:
+        cap_err = cap.stop()
+    # SIPp exits 0 when its one call went through the whole scenario (BYE answered 200)
+    assert (rc_uac, rc_uas) == (0, 0), f"{cap_err}\n{uac.trace()}{uas.trace()}"
+    return uac, uas, cap_file, uac_media, uas_media
+
+
+def through_node(wire, port, codec, pt, hz):
+    """What the node sent to port: only payload type pt, from the node's media ports, as many
+    packets as the other side played, decoding to the other side's tone."""
+    r = tool("read", wire, "dst", port, codec, pt)
+    assert r["pts"] == {str(pt): r["packets"]}, r
+    assert r["src_ports"] and all(MEDIA_MIN <= p <= MEDIA_MAX for p in r["src_ports"]), r
+    assert r["packets"] >= PLAYED * 3 // 4, r
+    assert r["dominant_hz"] == hz and r["ratio"] > 10, r
+    return r
+
+
+def played(wire, port, codec, pt, hz):
+    """SIPp played its pcap from port: pt, every packet, the tone (the tool's own check)."""
+    r = tool("read", wire, "src", port, codec, pt)
+    assert r["pts"] == {str(pt): PLAYED} and r["dominant_hz"] == hz, r
+
+
+def cdr(stack, number):
+    rows = wait_for(lambda: stack.pg.psql(
+        f"SELECT row_to_json(c) FROM cdrs c WHERE callee_dialled = '{number}'").strip(),
+        timeout=15, what="the CDR")
+    assert len(rows.splitlines()) == 1, rows
+    return json.loads(rows)
+
+
+def check_cdr(stack, number, uac, uas, codec_b):
+    row = cdr(stack, number)
+    assert row["a_call_id"] == call_id(uac, "INVITE"), row
+    assert row["b_call_id"] == call_id(uas, "SIP/2.0 200"), row
+    assert (row["caller"], row["callee_dialled"], row["gateway"]) == (USER, number, "sipp-uas")
+    assert (row["codec_a"], row["codec_b"]) == ("PCMU", codec_b), row
+    assert (row["sip_status"], row["q850_cause"], row["hangup_by"]) == (200, 16, "caller"), row
+
+
+def test_pcmu_caller_to_opus_callee_transcoded_on_the_wire(env):
+    stack = env[0]
+    number = "0301110001"
+    uac, uas, wire, uac_media, uas_media = sipp_call(env, "opus", "uas_opus.xml", number,
+                                                     "opus", OPUS_PT)
+    assert sent_answer_pt(uas) == OPUS_PT, uas.trace()
+    played(wire, uac_media, "pcmu", 0, CALLER_HZ)
+    played(wire, uas_media, "opus", OPUS_PT, CALLEE_HZ)
+    # The caller hears the callee's Opus tone as PCMU, the callee the caller's PCMU as Opus.
+    through_node(wire, uac_media, "pcmu", 0, CALLEE_HZ)
+    through_node(wire, uas_media, "opus", OPUS_PT, CALLER_HZ)
+    check_cdr(stack, number, uac, uas, "opus")
+
+
+def test_pcmu_caller_to_pcmu_callee_on_the_wire(env):
+    stack = env[0]
+    number = "0301110002"
+    uac, uas, wire, uac_media, uas_media = sipp_call(env, "pcmu", "uas_pcmu.xml", number,
+                                                     "pcmu", 0)
+    assert sent_answer_pt(uas) == 0, uas.trace()
+    played(wire, uac_media, "pcmu", 0, CALLER_HZ)
+    played(wire, uas_media, "pcmu", 0, CALLEE_HZ)
+    through_node(wire, uac_media, "pcmu", 0, CALLEE_HZ)
+    through_node(wire, uas_media, "pcmu", 0, CALLER_HZ)
+    check_cdr(stack, number, uac, uas, "PCMU")
