@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import shutil
+import socket
 import subprocess
 
 import pytest
@@ -43,8 +44,10 @@ def env(stack):
     assert api(node, "POST", f"/v1/tenants/{t}/users", stack.key,
                {"extension": USER, "password": PASSWORD})[0] == 201
     uas_port = free_port()
+    # ping_interval 0: a SIPp callee takes an OPTIONS ping for a call it cannot play
     status, gw = api(node, "POST", f"/v1/tenants/{t}/gateways", stack.key,
-                     {"name": "sipp-uas", "host": "127.0.0.1", "port": uas_port})
+                     {"name": "sipp-uas", "host": "127.0.0.1", "port": uas_port,
+                      "ping_interval": 0})
     assert status == 201, gw
     status, r = api(node, "POST", f"/v1/tenants/{t}/routes", stack.key,
                     {"name": "out", "pattern": "^0[1-9][0-9]+$", "gateway_ids": [gw["id"]],
@@ -69,16 +72,29 @@ def udp_bound(port):
 class Capture:
     """tcpdump of the loopback's UDP into path, from when it says it is listening."""
 
+    MARKER = bytes([0x80, 127]) + bytes(11)  # an RTP packet of payload type 127, one byte
+
     def __init__(self, path):
-        self.proc = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-U", "-w", path, "udp"],
-                                     stderr=subprocess.PIPE, text=True)
+        self.path = path
+        self.proc = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode",
+                                      "-w", path, "udp"], stderr=subprocess.PIPE, text=True)
         line = self.proc.stderr.readline()
         assert "listening on" in line, line + self.proc.stderr.read()
 
     def stop(self):
+        """Stops once the file holds every packet sent so far: a marker sent last must be in
+        it (packets reach the file in order). Returns tcpdump's summary."""
+        port, note = free_port(), ""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(self.MARKER, ("127.0.0.1", port))
+        try:
+            wait_for(lambda: tool("read", self.path, "dst", port, "pcmu", 127)["packets"],
+                     timeout=10, what="tcpdump to write the last packets")
+        except TimeoutError as e:
+            note = f"{e}\n"
         self.proc.send_signal(signal.SIGINT)
         _, err = self.proc.communicate(timeout=15)
-        return err
+        return note + err
 
 
 class Sipp:
@@ -132,47 +148,53 @@ def call_id(run, method_or_status):
     raise AssertionError(run.trace())
 
 
-def sipp_call(env, name, uas_scenario, number, callee_codec, callee_pt):
-    """Runs one SIPp call under tcpdump; returns (uac, uas, capture file, their media ports)."""
-    stack, node, uas_port = env
-    workdir = os.path.join(stack.root, f"sipp-{name}")
-    os.makedirs(workdir)
-    tool("write", os.path.join(workdir, "caller.pcap"), "pcmu", 0, CALLER_HZ, PLAYED / 50)
-    tool("write", os.path.join(workdir, "callee.pcap"), callee_codec, callee_pt, CALLEE_HZ,
-         PLAYED / 50)
-    cap_file = os.path.join(workdir, "wire.pcap")
-    uac_media, uas_media = free_port(), free_port()
-    cap = Capture(cap_file)
-    try:
-        uas = Sipp(workdir, "uas", uas_scenario, uas_port, uas_media)
-        wait_for(lambda: udp_bound(uas_port) or uas.proc.poll() is not None, timeout=10,
-                 what="the SIPp callee to listen")
-        uac = Sipp(workdir, "uac", "uac_pcmu.xml", free_port(), uac_media,
-                   f"127.0.0.1:{node.sip_port}", "-s", number, "-au", USER, "-ap", PASSWORD,
-                   "-key", "user", USER, "-key", "domain", DOMAIN)
-        rc_uac, rc_uas = uac.wait(), uas.wait()
-    finally:
-        cap_err = cap.stop()
-    # SIPp exits 0 when its one call went through the whole scenario (BYE answered 200)
-    assert (rc_uac, rc_uas) == (0, 0), f"{cap_err}\n{uac.trace()}{uas.trace()}"
-    return uac, uas, cap_file, uac_media, uas_media
+class Call:
+    """One SIPp call under tcpdump: the caller (uac), the callee (uas), the capture and the
+    media port each SIPp announced and played from."""
 
+    def __init__(self, env, name, uas_scenario, number, callee_codec, callee_pt):
+        stack, node, self.uas_port = env
+        workdir = os.path.join(stack.root, f"sipp-{name}")
+        os.makedirs(workdir)
+        tool("write", os.path.join(workdir, "caller.pcap"), "pcmu", 0, CALLER_HZ, PLAYED / 50)
+        tool("write", os.path.join(workdir, "callee.pcap"), callee_codec, callee_pt, CALLEE_HZ,
+             PLAYED / 50)
+        self.wire = os.path.join(workdir, "wire.pcap")
+        self.uac_media, self.uas_media = free_port(), free_port()
+        self.uac = self.uas = None
+        cap = Capture(self.wire)
+        try:
+            self.uas = Sipp(workdir, "uas", uas_scenario, self.uas_port, self.uas_media)
+            wait_for(lambda: udp_bound(self.uas_port) or self.uas.proc.poll() is not None,
+                     timeout=10, what="the SIPp callee to listen")
+            self.uac = Sipp(workdir, "uac", "uac_pcmu.xml", free_port(), self.uac_media,
+                            f"127.0.0.1:{node.sip_port}", "-s", number, "-au", USER, "-ap",
+                            PASSWORD, "-key", "user", USER, "-key", "domain", DOMAIN)
+            codes = self.uac.wait(), self.uas.wait()
+        finally:
+            self.capture_log = cap.stop()
+        # SIPp exits 0 when its one call went through the whole scenario (BYE answered 200)
+        assert codes == (0, 0), self.context()
 
-def through_node(wire, port, codec, pt, hz):
-    """What the node sent to port: only payload type pt, from the node's media ports, as many
-    packets as the other side played, decoding to the other side's tone."""
-    r = tool("read", wire, "dst", port, codec, pt)
-    assert r["pts"] == {str(pt): r["packets"]}, r
-    assert r["src_ports"] and all(MEDIA_MIN <= p <= MEDIA_MAX for p in r["src_ports"]), r
-    assert r["packets"] >= PLAYED * 3 // 4, r
-    assert r["dominant_hz"] == hz and r["ratio"] > 10, r
-    return r
+    def context(self):
+        """What a failure prints: tcpdump's summary and both SIPp traces."""
+        return "\n" + self.capture_log + "".join(r.trace() for r in (self.uac, self.uas) if r)
 
+    def played(self, port, codec, pt, hz):
+        """SIPp played its pcap from port: pt, every packet, the tone (the pcap itself)."""
+        r = tool("read", self.wire, "src", port, codec, pt)
+        assert r["pts"] == {str(pt): PLAYED} and r["dominant_hz"] == hz, f"{r}{self.context()}"
 
-def played(wire, port, codec, pt, hz):
-    """SIPp played its pcap from port: pt, every packet, the tone (the tool's own check)."""
-    r = tool("read", wire, "src", port, codec, pt)
-    assert r["pts"] == {str(pt): PLAYED} and r["dominant_hz"] == hz, r
+    def through_node(self, port, codec, pt, hz):
+        """What the node sent to port: only payload type pt, from the node's media ports, about
+        as many packets as the other side played, decoding to the other side's tone."""
+        r = tool("read", self.wire, "dst", port, codec, pt)
+        why = f"{r}{self.context()}"
+        assert r["pts"] == {str(pt): r["packets"]}, why
+        assert r["src_ports"] and all(MEDIA_MIN <= p <= MEDIA_MAX for p in r["src_ports"]), why
+        assert r["packets"] >= PLAYED * 3 // 4, why
+        assert r["dominant_hz"] == hz and r["ratio"] > 10, why
+        return r
 
 
 def cdr(stack, number):
@@ -183,37 +205,42 @@ def cdr(stack, number):
     return json.loads(rows)
 
 
-def check_cdr(stack, number, uac, uas, codec_b):
+def check_cdr(stack, number, call, codec_b, pt_b, to_a, to_b):
+    """The CDR names both SIPp dialogs, the caller, the number, the gateway, each leg's codec
+    and the normal clearing by the caller; its packet counts are the wire's (to_a, to_b)."""
     row = cdr(stack, number)
-    assert row["a_call_id"] == call_id(uac, "INVITE"), row
-    assert row["b_call_id"] == call_id(uas, "SIP/2.0 200"), row
+    why = f"{row}{call.context()}"
+    assert row["a_call_id"] == call_id(call.uac, "INVITE"), why
+    assert row["b_call_id"] == call_id(call.uas, "SIP/2.0 200"), why
     assert (row["caller"], row["callee_dialled"], row["gateway"]) == (USER, number, "sipp-uas")
-    assert (row["codec_a"], row["codec_b"]) == ("PCMU", codec_b), row
-    assert (row["sip_status"], row["q850_cause"], row["hangup_by"]) == (200, 16, "caller"), row
+    # callee_routed is the target the dialog reached: the SIPp callee's Contact
+    assert re.match(rf"sip:([^@]*@)?127\.0\.0\.1:{call.uas_port}\b", row["callee_routed"]), why
+    assert (row["codec_a"], row["codec_b"]) == ("PCMU", codec_b), why
+    assert (row["sip_status"], row["q850_cause"], row["hangup_by"]) == (200, 16, "caller"), why
+    a, b = row["media_a"], row["media_b"]
+    assert (a["payload_type"], b["payload_type"]) == (0, pt_b), why
+    assert (a["packets_in"], b["packets_in"]) == (PLAYED, PLAYED), why
+    assert (a["packets_out"], b["packets_out"]) == (to_a["packets"], to_b["packets"]), why
 
 
 def test_pcmu_caller_to_opus_callee_transcoded_on_the_wire(env):
-    stack = env[0]
     number = "0301110001"
-    uac, uas, wire, uac_media, uas_media = sipp_call(env, "opus", "uas_opus.xml", number,
-                                                     "opus", OPUS_PT)
-    assert sent_answer_pt(uas) == OPUS_PT, uas.trace()
-    played(wire, uac_media, "pcmu", 0, CALLER_HZ)
-    played(wire, uas_media, "opus", OPUS_PT, CALLEE_HZ)
+    call = Call(env, "opus", "uas_opus.xml", number, "opus", OPUS_PT)
+    assert sent_answer_pt(call.uas) == OPUS_PT, call.context()
+    call.played(call.uac_media, "pcmu", 0, CALLER_HZ)
+    call.played(call.uas_media, "opus", OPUS_PT, CALLEE_HZ)
     # The caller hears the callee's Opus tone as PCMU, the callee the caller's PCMU as Opus.
-    through_node(wire, uac_media, "pcmu", 0, CALLEE_HZ)
-    through_node(wire, uas_media, "opus", OPUS_PT, CALLER_HZ)
-    check_cdr(stack, number, uac, uas, "opus")
+    to_a = call.through_node(call.uac_media, "pcmu", 0, CALLEE_HZ)
+    to_b = call.through_node(call.uas_media, "opus", OPUS_PT, CALLER_HZ)
+    check_cdr(env[0], number, call, "opus", OPUS_PT, to_a, to_b)
 
 
 def test_pcmu_caller_to_pcmu_callee_on_the_wire(env):
-    stack = env[0]
     number = "0301110002"
-    uac, uas, wire, uac_media, uas_media = sipp_call(env, "pcmu", "uas_pcmu.xml", number,
-                                                     "pcmu", 0)
-    assert sent_answer_pt(uas) == 0, uas.trace()
-    played(wire, uac_media, "pcmu", 0, CALLER_HZ)
-    played(wire, uas_media, "pcmu", 0, CALLEE_HZ)
-    through_node(wire, uac_media, "pcmu", 0, CALLEE_HZ)
-    through_node(wire, uas_media, "pcmu", 0, CALLER_HZ)
-    check_cdr(stack, number, uac, uas, "PCMU")
+    call = Call(env, "pcmu", "uas_pcmu.xml", number, "pcmu", 0)
+    assert sent_answer_pt(call.uas) == 0, call.context()
+    call.played(call.uac_media, "pcmu", 0, CALLER_HZ)
+    call.played(call.uas_media, "pcmu", 0, CALLEE_HZ)
+    to_a = call.through_node(call.uac_media, "pcmu", 0, CALLEE_HZ)
+    to_b = call.through_node(call.uas_media, "pcmu", 0, CALLER_HZ)
+    check_cdr(env[0], number, call, "PCMU", 0, to_a, to_b)
