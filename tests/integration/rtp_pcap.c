@@ -67,15 +67,15 @@ static size_t frame(uint8_t *out, const uint8_t *rtp, size_t len)
 static int write_pcap(const char *path, int codec, int pt, int hz, double seconds)
 {
     struct coder k;
+    /* the file header in this machine's byte order, which the magic number tells readers */
+    uint32_t head[6] = {PCAP_MAGIC_US, 2 | 4u << 16, 0, 0, 65535, LINK_ETHERNET};
     FILE *f = fopen(path, "wb");
-    if (!f || coder_init(&k, codec) != 0) {
+    if (!f || coder_init(&k, codec) != 0 || fwrite(head, sizeof head, 1, f) != 1) {
         perror("rtp_pcap: write");
         if (f)
             fclose(f);
         return 2;
     }
-    uint32_t head[6] = {PCAP_MAGIC_US, 2 | 4u << 16, 0, 0, 65535, LINK_ETHERNET};
-    fwrite(head, sizeof head, 1, f);
     int rate = pcm_rate(codec), n = rate / 50, step = rtp_clock(codec) / 50;
     int frames = (int)(seconds * 50), rc = 0;
     long phase = 0;

@@ -109,8 +109,9 @@ class Sipp:
                "-p", str(sip_port), "-mi", "127.0.0.1", "-mp", str(media_port), "-m", "1",
                "-timeout", "20s", "-timeout_error", "-nostdin", "-trace_err", "-error_file",
                self.files["err"], "-trace_msg", "-message_file", self.files["msg"], *args]
-        self.proc = subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL,
-                                     stdout=open(self.files["out"], "w"), stderr=subprocess.STDOUT)
+        with open(self.files["out"], "w") as out:
+            self.proc = subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=subprocess.STDOUT)
 
     def wait(self):
         try:
@@ -127,23 +128,25 @@ class Sipp:
                     text += f"--- {self.name} {kind} ---\n{f.read()[-6000:]}\n"
         return text
 
-    def messages(self):
+    def sent(self):
+        """The SIP messages this SIPp sent, in order, from its -trace_msg file."""
         with open(self.files["msg"], errors="replace") as f:
-            return f.read()
+            entries = re.split(r"(?m)^-{20,}.*$", f.read())
+        return [e.split("\n", 2)[2].strip() for e in entries
+                if re.match(r"\s*\S+ message sent", e) and e.count("\n") >= 2]
 
 
 def sent_answer_pt(uas):
-    """The payload type of the 200's SDP that the callee sent."""
-    sent = uas.messages().split("message sent")
-    ok = [m for m in sent if re.search(r"(?m)^SIP/2.0 200 OK", m) and "m=audio" in m]
+    """The payload type of the SDP in the 200 the callee sent."""
+    ok = [m for m in uas.sent() if m.startswith("SIP/2.0 200") and "m=audio" in m]
     assert ok, uas.trace()
     return int(re.search(r"(?m)^m=audio \d+ RTP/AVP (\d+)", ok[0]).group(1))
 
 
-def call_id(run, method_or_status):
-    """The Call-ID of the first message run sent that starts with method_or_status."""
-    for m in run.messages().split("message sent")[1:]:
-        if re.search(rf"(?m)^\s*{re.escape(method_or_status)}", m):
+def call_id(run, start):
+    """The Call-ID of the first message run sent that starts with start."""
+    for m in run.sent():
+        if m.startswith(start):
             return re.search(r"(?mi)^Call-ID:\s*(\S+)", m).group(1)
     raise AssertionError(run.trace())
 
