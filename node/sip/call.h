@@ -184,6 +184,10 @@ struct call *calls_find_local(struct calls *cs, const char *call_id);
  * released and memory freed here, without CDRs, records left in Redis for the successor that
  * claims them. Calls still being set up are answered 503. Returns how many. */
 int calls_let_go(struct calls *cs);
+/* The same for the calls set up before before_ms (unix ms): those another node has claimed. */
+int calls_let_go_before(struct calls *cs, long long before_ms);
+/* Calls this node holds. */
+int calls_count(struct calls *cs);
 /* Calls of this node whose dialogs speak from address (a VIP taken over). */
 int calls_count_via(struct calls *cs, const char *address);
 struct call *calls_find_uuid(struct calls *cs, const char *uuid);

@@ -44,9 +44,9 @@ int call_store_claim(struct call_store *cs, const char *dead, const char *self,
 typedef void call_check_f(void *arg, int exists, int hangup, int store_down);
 int call_store_check(struct call_store *cs, const char *uuid, call_check_f *cb, void *arg);
 
-/* Who holds a claim on node's calls and address: holder NULL when nobody does; store_down 1
- * when Redis could not be asked. */
-typedef void call_holder_f(void *arg, const char *holder, int store_down);
+/* Who holds a claim on node's calls and address, and since when (unix ms): holder NULL when
+ * nobody does; store_down 1 when Redis could not be asked. */
+typedef void call_holder_f(void *arg, const char *holder, long long at_ms, int store_down);
 int call_store_claim_holder(struct call_store *cs, const char *node, call_holder_f *cb, void *arg);
 /* Ends self's claim on dead (call_release.lua), fire and forget. */
 int call_store_claim_release(struct call_store *cs, const char *dead, const char *self);

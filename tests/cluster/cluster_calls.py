@@ -16,15 +16,16 @@ DOMAIN = "failover.cluster.test"
 PASSWORD = "survive-kill-9"
 
 
-def make_cluster(mode, token_ms, calls):
+def make_cluster(mode, token_ms, calls, settings=None):
     """Three nodes in failover mode `mode` (vip|reinvite) with corosync's token at token_ms, a
-    tenant and 2 * calls users (7000...)."""
+    tenant and 2 * calls users (7000...); settings add to or override the nodes' config."""
     stack = Stack()
     c = netns.Cluster(3, stack=stack, token_ms=token_ms,
                       settings={"security.ban_failures": 0, "nat.keepalive_interval": 0,
                                 "cluster.failover": mode, "cluster.vip_interface": "eth0",
                                 "media.port_min": 30000, "media.port_max": 31999,
-                                "cdr.flush_ms": 200, "security.rate_limit": 0})
+                                "cdr.flush_ms": 200, "security.rate_limit": 0,
+                                **(settings or {})})
     c.start()
     status, t = c.api(1, "POST", "/v1/tenants", body={"name": "Failover", "domain": DOMAIN})
     assert status == 201, t

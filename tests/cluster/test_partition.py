@@ -2,6 +2,8 @@
 its namespace; the stores and the phones still reach it): it loses quorum, claims nothing and
 lets its calls go; exactly one survivor claims them, once; after the cut heals the node rejoins
 without taking anything back, and every call ends with one BYE answered 200 and one CDR.
+A cut healed before the node fences itself (a flap) ends the same way: the node, quorate again,
+finds its calls claimed and lets them go to the claimant.
 
 corosync's token is 1 s here, not the 300 ms of the kill test: a partition that heals makes the
 ring re-form, and a very short token flaps while that happens on a loaded 2-CPU machine."""
@@ -22,13 +24,17 @@ from sipphone import Phone  # noqa: E402
 
 CALLS = 20
 TOKEN_MS = 1000
+# Long enough that a cut healed at once ends before the cut-off node fences itself (the flap
+# test); the partition test waits for the fence.
+FENCE_MS = 8000
 
 
 @pytest.fixture(scope="module", params=["vip", "reinvite"])
 def cluster(request):
     if os.geteuid() != 0:
         pytest.skip("network namespaces need root")
-    stack, c = make_cluster(request.param, TOKEN_MS, CALLS + 1)
+    stack, c = make_cluster(request.param, TOKEN_MS, CALLS + 1,
+                            {"cluster.fence_after_ms": FENCE_MS})
     try:
         yield c
     finally:
@@ -52,6 +58,8 @@ def hearing(pairs, seconds=1.0):
 def test_cut_off_node_lets_go_and_one_survivor_claims_each_call_once(cluster):
     c = cluster
     n1 = c.node(1)
+    own_again = f"service address {n1.ip} is this node's again"
+    held_before = n1.log().count(own_again)  # once at boot
     calls = place_calls_n(c, n1, CALLS)
     streams, pairs = streams_for(calls, max_seconds=90)
     streams.start()
@@ -64,7 +72,7 @@ def test_cut_off_node_lets_go_and_one_survivor_claims_each_call_once(cluster):
         heir = successor(c, "n1")
         other = next(n for n in c.nodes if n is not n1 and n is not heir)
         wait_for(lambda: f"fenced: no quorum; {CALLS} call(s) left to the majority" in n1.log(),
-                 timeout=10, what="n1 to fence itself and let its calls go")
+                 timeout=FENCE_MS / 1000 + 5, what="n1 to fence itself and let its calls go")
         if c.mode == "reinvite":
             with c.net.inside(c.net.peers_ns):
                 follow_reinvites(calls, pairs, heir)
@@ -123,8 +131,52 @@ def test_cut_off_node_lets_go_and_one_survivor_claims_each_call_once(cluster):
         # Its calls over, the heir gives n1's address back and n1 takes it up again.
         wait_for(lambda: f"service address {n1.ip} of n1 given back" in heir.log(), timeout=10,
                  what="the heir to give n1's address back")
-        wait_for(lambda: f"service address {n1.ip} is this node's again" in n1.log(),
-                 timeout=10, what="n1 to hold its address again")
+        wait_for(lambda: n1.log().count(own_again) > held_before, timeout=10,
+                 what="n1 to hold its address again")
+
+
+def test_flap_shorter_than_the_fence_leaves_each_call_on_one_node(cluster):
+    c = cluster
+    n1 = c.node(1)
+    took = {n.name: n.log().count("failover: took over n1") for n in c.nodes}
+    calls = place_calls_n(c, n1, CALLS // 2)
+    streams, pairs = streams_for(calls, max_seconds=90)
+    streams.start()
+    try:
+        time.sleep(1.0)
+        assert not hearing(pairs), "no audio before the flap"
+        quorate_before = n1.log().count("membership: quorate")
+        fenced_before = n1.log().count("fenced: no quorum")
+        c.cut(1)
+        wait_for(lambda: any(n.log().count("failover: took over n1") > took[n.name]
+                             for n in c.nodes if n is not n1),
+                 timeout=15, what="a survivor to take over n1")
+        heir = next(n for n in c.nodes if n.log().count("failover: took over n1") > took[n.name])
+        c.heal(1)
+        wait_for(lambda: n1.log().count("membership: quorate") > quorate_before, timeout=30,
+                 what="n1 to be quorate again")
+        assert n1.log().count("fenced: no quorum") == fenced_before, \
+            "n1 fenced itself: the flap was longer than the fence"
+        wait_for(lambda: f"claimed by {heir.name} while alive" in n1.log(), timeout=10,
+                 what="n1 to find its calls claimed and let them go")
+        assert f"{CALLS // 2} call(s) left to it" in n1.log()
+        if c.mode == "reinvite":
+            with c.net.inside(c.net.peers_ns):
+                follow_reinvites(calls, pairs, heir)
+        time.sleep(2.0)
+        assert not hearing(pairs), "calls without audio after the flap"
+    finally:
+        streams.stop()
+    hang_up_all(c, calls, n1.ip if c.mode == "vip" else heir.ip)
+    wait_for(lambda: len(cdrs(c, calls)) >= len(calls), timeout=10, what="every CDR")
+    time.sleep(0.5)
+    rows = cdrs(c, calls)
+    assert len(rows) == len(calls), f"{len(rows)} CDRs for {len(calls)} calls"
+    assert {r[1] for r in rows} == {heir.name} and {r[2] for r in rows} == {"t"}, rows[:3]
+    for caller, callee in calls:
+        for phone in (caller, callee):
+            phone.registered = False
+            phone.close()
 
 
 def tenant_id(c, i):
