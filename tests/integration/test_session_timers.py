@@ -261,3 +261,30 @@ def test_originated_call_has_session_timers_and_ends_unrefreshed(originating):
     assert row["q850_cause"] == 102 and row["hangup_by"] == "system"
     first.close()
     second.close()
+
+
+def test_originated_call_whose_first_party_has_no_timers_asks_the_other_to_refresh(originating):
+    stack, node3, tenant = originating
+    first = Phone(node3.sip_port, "6001", DOMAIN, PASSWORD)
+    second = Phone(node3.sip_port, "6002", DOMAIN, PASSWORD)
+    first.register()
+    second.register()
+    assert api(node3, "POST", f"/v1/tenants/{tenant['id']}/calls", stack.key,
+               {"from": "6001", "to": "6002"})[0] == 202
+    inv_a = first.answer()  # a plain 200: no Session-Expires, no timer support
+    assert inv_a.header("session-expires") == "3;refresher=uas"
+    first.next(want=lambda m: m.is_request and m.method == "ACK")
+    # The first party will not refresh: the other is asked to, for the node's interval.
+    inv_b = second.next(want=lambda m: m.is_request and m.method == "INVITE")
+    assert inv_b.header("session-expires") == "3;refresher=uas"
+    assert inv_b.header("min-se") == "2"
+    answer_with_timer(second, inv_b, "3;refresher=uas")
+    # It does not refresh either: ended like any call.
+    bye_b = second.expect_bye(timeout=10)
+    bye_a = first.expect_bye(timeout=10)
+    for bye in (bye_a, bye_b):
+        assert "cause=408" in bye.header("reason")
+    row = cdr(stack, inv_a.header("call-id"))
+    assert row["q850_cause"] == 102 and row["hangup_by"] == "system"
+    first.close()
+    second.close()
