@@ -99,6 +99,10 @@ struct call {
      * turns A's RFC 4733 events into INFO to B and B's INFO into events to A. */
     int dtmf_translate;
     int dtmf_pt_a;
+    /* The other way round: B has telephone-event (payload type dtmf_pt_b, offered to it by the
+     * node) and A has not; B's events become INFO to A, A's INFO events to B. */
+    int dtmf_translate_b;
+    int dtmf_pt_b;
     /* call_srtp.c, per leg (MEDIA_LEG_A, MEDIA_LEG_B): SDES SRTP terminated on the node. */
     int srtp_call; /* A offered SRTP: every SDP the node sends says the leg's profile */
     struct {
