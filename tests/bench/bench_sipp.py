@@ -6,11 +6,17 @@ operators build from open source: Kamailio as a stateful proxy (tests/bench/
 kamailio-rtpengine.cfg) anchoring media in rtpengine (Debian's rtpengine-daemon, userspace
 forwarding, --table=-1, as in bench_relay.py). The same SIPp (sip-tester) scenarios drive both:
 
-  tests/bench/sipp/uac.xml  INVITE -> 407 -> INVITE with digest -> 180/200 -> ACK, G.711 PCMA
-                            20 ms RTP played from a pcap (play_pcap_audio) for --rtp-packets
-                            packets, BYE after the same time -> 200
-  tests/bench/sipp/uas.xml  the called "gateway": 180, 200 with SDP, the same pcap played back,
+  tests/bench/sipp/uac.xml  INVITE -> 407 -> INVITE with digest -> 200 -> ACK, G.711 PCMA
+                            in 20 ms RTP packets (--rtp-packets of them), BYE 100 ms after
+                            the last is due -> 200
+  tests/bench/sipp/uas.xml  the called "gateway": 200 with SDP at once, the same RTP back,
                             200 to the BYE
+
+The audio is SIPp's own /usr/share/sip-tester/g711a.pcap re-packetised into 20 ms packets (it
+carries 30 ms ones). --rtp-mode stream (the default) sends it with SIPp's rtp_stream: a socket
+per call and a pool of sender threads. --rtp-mode pcap plays the 20 ms pcap with
+play_pcap_audio: a thread and a raw socket per call, which stalls SIPp's own event loop at a
+few hundred calls/s on this machine (its watchdog says so), so it measures SIPp, not the SBCs.
 
 Both systems authenticate the caller with digest (the same user and HA1 in PostgreSQL; for
 Kamailio through a `subscriber` view, as in bench_register.py) and send the call to one
@@ -31,13 +37,15 @@ Tandem/peer per step and at the last rate both completed cleanly.
 
 Every process started here is stopped on the way out, whatever happens; each SIPp run is bounded
 in calls (-m) and time (-timeout), the whole script by --time-limit. All traffic is on
-127.0.0.1 (SIPp's pcap play sends through a raw socket, so run it as root)."""
+127.0.0.1 (in pcap mode SIPp sends through a raw socket, so run it as root)."""
 import argparse
 import csv
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -55,7 +63,19 @@ PASSWORD = "bench-password-1"
 CALLER = "c0"
 NUMBER = "900100"  # matches the ^9 route; not an extension, so tandemd routes it out
 PCAP = "/usr/share/sip-tester/g711a.pcap"
-UAC_MEDIA_PORT, UAS_MEDIA_PORT = 6000, 6100  # SIPp binds these and +2; nothing else uses them
+# SIPp's media ports: -mp for play_pcap_audio (and +2); rtp_stream takes a pair per call from
+# there up. Apart, and below tandemd's (30000-39999) and rtpengine's (40000-49999) ranges.
+UAC_MEDIA_PORT, UAS_MEDIA_PORT = 10000, 20000
+
+
+def sip_port():
+    """A free UDP port outside the relays' media ranges: SIPp binds its ports anew on every
+    step, and a port a relay had taken for a call meanwhile would fail the whole step."""
+    for _ in range(200):
+        port = free_port(socket.SOCK_DGRAM)
+        if not 30000 <= port <= 49999:
+            return port
+    raise RuntimeError("no free UDP port outside 30000-49999")
 
 
 # -------- the pcap --------
@@ -105,6 +125,8 @@ def make_pcap(src, dst, packets):
                                len(frame)) + frame)
     with open(dst, "wb") as f:
         f.write(b"".join(out))
+    with open(dst[:-5] + ".alaw", "wb") as f:  # the same audio for rtp_stream
+        f.write(audio[:160 * packets])
 
 
 # -------- the systems --------
@@ -114,7 +136,7 @@ class KamailioSbc(Kamailio):
 
     def __init__(self, root, pg, children, rtpe_port, gateway_port):
         self.children = children
-        self.port = free_port()
+        self.port = sip_port()
         self.dir = os.path.join(root, f"kamailio-sbc-{children}")
         os.makedirs(self.dir)
         self.log_path = os.path.join(self.dir, "kamailio.log")
@@ -165,10 +187,27 @@ STAT_FAILS = ("FailedCannotSendMessage(C)", "FailedMaxUDPRetrans(C)", "FailedTcp
               "FailedTestShouldntMatch(C)", "FailedStrcmpShouldntMatch(C)")
 
 
-def scenario_copy(name, step_dir, pcap, hold_ms):
-    """The scenario with the pcap path and hold filled in (play_pcap_audio takes no keyword)."""
+def scenario_copy(name, step_dir, pcap, hold_ms, rtp_mode):
+    """The scenario with the pcap path and hold filled in (play_pcap_audio takes no keyword).
+    rtp_mode "stream": the same audio sent by SIPp's rtp_stream instead (a pool of sender
+    threads and a socket per call, on [rtpstream_audio_port]) rather than a raw-socket thread
+    per call. Without a pcap, the play step is left out (a signalling-only diagnostic)."""
     with open(os.path.join(HERE, "sipp", name)) as f:
-        text = f.read().replace("[pcap]", pcap).replace("[hold]", str(hold_ms))
+        text = f.read()
+    if pcap and rtp_mode == "stream":
+        play = '<exec play_pcap_audio="[pcap]"/>'
+        if play not in text or "[media_port]" not in text:
+            raise RuntimeError(f"{name}: no play step or media port to turn into rtp_stream")
+        text = text.replace(play, f'<exec rtp_stream="{pcap[:-5]}.alaw,1,8"/>')
+        text = text.replace("[media_port]", "[rtpstream_audio_port]")
+    elif pcap:
+        text = text.replace("[pcap]", pcap)
+    else:
+        text = re.sub(r"\s*<nop>\s*<action>\s*<exec play_pcap_audio[^>]*/>\s*</action>\s*</nop>",
+                      "", text)
+        if "play_pcap_audio" in text:
+            raise RuntimeError(f"{name}: the play step was not found to be left out")
+    text = text.replace("[hold]", str(hold_ms))
     path = os.path.join(step_dir, name)
     with open(path, "w") as f:
         f.write(text)
@@ -177,7 +216,7 @@ def scenario_copy(name, step_dir, pcap, hold_ms):
 
 def sipp_cmd(scenario, port, media_port, limit_s, extra):
     return ["sipp", "-sf", scenario, "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
-            "-mp", str(media_port), "-cp", str(free_port()), "-nostdin", "-timeout",
+            "-mp", str(media_port), "-cp", str(sip_port()), "-nostdin", "-timeout",
             f"{limit_s}s", "-timeout_error", "-trace_err", "-trace_stat", "-fd", "1",
             *extra]
 
@@ -216,6 +255,14 @@ def pct(values, p):
     return v[min(len(v) - 1, int(p / 100 * len(v)))]
 
 
+def udp_errors():
+    """The namespace's UDP receive drops (full socket buffers) from /proc/net/snmp."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    kv = dict(zip(rows[0][1:], map(int, rows[1][1:])))
+    return kv.get("RcvbufErrors", 0)
+
+
 def stop(proc, grace=5):
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -233,8 +280,8 @@ def run_step(system, rate, args, tmp, pcap):
     os.makedirs(step_dir)
     hold_ms = args.rtp_packets * 20 + args.hold_margin_ms
     limit_s = int(args.step_seconds + hold_ms / 1000 + 40)
-    uas_sf = scenario_copy("uas.xml", step_dir, pcap, hold_ms)
-    uac_sf = scenario_copy("uac.xml", step_dir, pcap, hold_ms)
+    uas_sf = scenario_copy("uas.xml", step_dir, pcap, hold_ms, args.rtp_mode)
+    uac_sf = scenario_copy("uac.xml", step_dir, pcap, hold_ms, args.rtp_mode)
     uas = subprocess.Popen(
         sipp_cmd(uas_sf, system["gateway_port"], UAS_MEDIA_PORT, limit_s + 10,
                  ["-m", str(calls), "-stf", os.path.join(step_dir, "uas.csv")]),
@@ -247,9 +294,10 @@ def run_step(system, rate, args, tmp, pcap):
             raise RuntimeError(f"sipp UAS exited with {uas.returncode}: "
                                + open(os.path.join(step_dir, "uas.err")).read()[-1500:])
         before = {k: cpu_seconds(pid) for k, pid in system["roots"].items()}
+        drops0 = udp_errors()
         t0 = time.monotonic()
         uac = subprocess.Popen(
-            sipp_cmd(uac_sf, free_port(), UAC_MEDIA_PORT, limit_s,
+            sipp_cmd(uac_sf, sip_port(), UAC_MEDIA_PORT, limit_s,
                      [f"127.0.0.1:{system['port']}", "-s", NUMBER, "-key", "caller", CALLER,
                       "-key", "domain", DOMAIN, "-au", CALLER, "-ap", PASSWORD,
                       "-r", f"{rate:g}", "-m", str(calls), "-recv_timeout", "8000",
@@ -267,6 +315,7 @@ def run_step(system, rate, args, tmp, pcap):
         time.sleep(0.5)  # the last BYE's CDR and media teardown, for both systems alike
         after = {k: cpu_seconds(pid) for k, pid in system["roots"].items()}
         sampled = time.monotonic() - t0
+        drops = udp_errors() - drops0
     finally:
         if uac:
             stop(uac)
@@ -291,7 +340,7 @@ def run_step(system, rate, args, tmp, pcap):
            "failed": failed + (calls - made if made < calls else 0),
            "not_started": max(0, calls - made),
            "reasons": {k[6:-3]: int(st[k]) for k in STAT_FAILS if int(st.get(k, 0) or 0)},
-           "retransmits": int(st.get("Retransmissions(C)", 0) or 0),
+           "retransmits": int(st.get("Retransmissions(C)", 0) or 0), "udp_drops": drops,
            "achieved_cps": ok / span if span > 0 else 0.0, "span_s": round(span, 2),
            "setup_p50_ms": pct([r for _, r in setup], 50),
            "setup_p99_ms": pct([r for _, r in setup], 99),
@@ -343,18 +392,18 @@ def rtpengine_rtp(rtpe):
 def fmt_row(r):
     return (f"{r['system']:<9}{r['rate']:>6g}{r['calls']:>7}{r['ok']:>7}{r['failed']:>7}"
             f"{r['achieved_cps']:>7.0f}{r['setup_p50_ms']:>8.1f}{r['setup_p99_ms']:>8.1f}"
-            f"{r['bye_p99_ms']:>8.1f}{r['retransmits']:>6}{r['own_cpu_pct']:>7.1f}"
+            f"{r['bye_p99_ms']:>8.1f}{r['retransmits']:>6}{r['udp_drops']:>7}{r['own_cpu_pct']:>7.1f}"
             f"{r['cpu_ms_per_call']:>8.2f}{r['all_cpu_ms_per_call']:>8.2f}"
             f"{r['uac_cpu_pct'] + r['uas_cpu_pct']:>7.0f}  {r['load']}")
 
 
 def report(rows, args):
     print(f"\nSIPp call rate: {os.cpu_count()} CPUs, UDP on 127.0.0.1, steps of "
-          f"{args.step_seconds:g} s, {args.rtp_packets} PCMA packets of 20 ms each way "
+          f"{args.step_seconds:g} s, {args.rtp_packets} PCMA packets of 20 ms each way ({args.rtp_mode}) "
           f"(BYE {args.rtp_packets * 20 + args.hold_margin_ms} ms after the ACK); peer: kamailio children={args.kamailio_children} "
-          f"+ rtpengine --num-threads={args.rtpengine_threads} --table=-1")
+          f"+ rtpengine --num-threads={args.rtpengine_threads or 'default'} --table=-1")
     head = (f"{'system':<9}{'rate':>6}{'calls':>7}{'ok':>7}{'failed':>7}{'cps':>7}"
-            f"{'p50 ms':>8}{'p99 ms':>8}{'bye99':>8}{'retx':>6}{'CPU %':>7}{'ms/call':>8}"
+            f"{'p50 ms':>8}{'p99 ms':>8}{'bye99':>8}{'retx':>6}{'drops':>7}{'CPU %':>7}{'ms/call':>8}"
             f"{'all ms':>8}{'sipp%':>7}  load")
     print(head)
     print("-" * len(head))
@@ -363,7 +412,7 @@ def report(rows, args):
         if r["reasons"]:
             print(f"{'':<9}failures: {r['reasons']}")
     print("cps: completed calls / set-up span (first INVITE to last 200 to an INVITE); p50/p99: first INVITE to 200 "
-          "(the 407 round included); bye99: BYE to 200, p99;\nretx: SIPp UAC retransmissions; "
+          "(the 407 round included); bye99: BYE to 200, p99;\nretx: SIPp UAC retransmissions; drops: UDP datagrams dropped on full socket buffers (all\nprocesses in the namespace); "
           "CPU %: tandemd, or kamailio + rtpengine, of one CPU while SIPp ran; ms/call: their CPU\n"
           "per completed call; all ms: + PostgreSQL + Redis; sipp%: SIPp UAC + UAS CPU")
     print("\nTandem / peer per rate (<1: Tandem cheaper or faster):")
@@ -408,17 +457,23 @@ def main():
                     help="calls/s steps, in order, each system until its first failed call")
     ap.add_argument("--step-seconds", type=float, default=5)
     ap.add_argument("--rtp-packets", type=int, default=25,
-                    help="20 ms PCMA packets each way per call (the hold is as long)")
+                    help="20 ms PCMA packets each way per call (the hold is as long); 0: no "
+                         "RTP at all, a diagnostic of the signalling alone")
+    ap.add_argument("--rtp-mode", choices=("pcap", "stream"), default="stream",
+                    help="pcap: play_pcap_audio (a thread and raw socket per call); stream: "
+                         "SIPp's rtp_stream with the same audio (pooled threads)")
     ap.add_argument("--hold-margin-ms", type=int, default=100,
                     help="the BYE goes this long after the last packet is due, so both "
                          "streams (started on the ACK's send and arrival) finish")
     ap.add_argument("--timer-resol", type=int, default=1,
                     help="SIPp UAC -timer_resol, ms (its default, 10, coarsens response times)")
     ap.add_argument("--systems", default="tandem,peer")
-    ap.add_argument("--kamailio-children", type=int, default=1,
-                    help="Kamailio UDP workers (1: like tandemd's one signalling loop)")
-    ap.add_argument("--rtpengine-threads", type=int, default=1,
-                    help="rtpengine --num-threads (1: like tandemd's one media thread)")
+    ap.add_argument("--kamailio-children", type=int, default=8,
+                    help="Kamailio UDP workers (8, its default: each blocks on its PostgreSQL "
+                         "and rtpengine requests, so one worker is latency-bound)")
+    ap.add_argument("--rtpengine-threads", type=int, default=0,
+                    help="rtpengine --num-threads (0: its default, one per CPU; its ng control "
+                         "requests are served by the same threads as the media)")
     ap.add_argument("--pause", type=float, default=3, help="seconds between steps")
     ap.add_argument("--time-limit", type=int, default=1800)
     ap.add_argument("--json", help="also write the rows here")
@@ -427,7 +482,7 @@ def main():
         if not shutil.which(tool):
             sys.exit(f"{tool} not found (apt-get install sip-tester kamailio "
                      "kamailio-postgres-modules rtpengine-daemon)")
-    if os.geteuid() != 0:
+    if args.rtp_mode == "pcap" and os.geteuid() != 0:
         sys.exit("SIPp's play_pcap_audio needs a raw socket: run as root (in a namespace)")
     rates = [float(r) for r in args.rates.split(",") if r]
     wanted = [s for s in args.systems.split(",") if s]
@@ -440,22 +495,23 @@ def main():
     try:
         load0 = loadavg()
         stack = Stack()
-        pcap = os.path.join(stack.root, "call.pcap")
-        make_pcap(PCAP, pcap, args.rtp_packets)
+        pcap = os.path.join(stack.root, "call.pcap") if args.rtp_packets else None
+        if pcap:
+            make_pcap(PCAP, pcap, args.rtp_packets)
         systems = {}
         common = {"postgres": postmaster_pid(stack.pg), "redis": stack.redis.proc.pid}
         if "tandem" in wanted:
-            gw_port = free_port()
+            gw_port = sip_port()
             node = setup_tandem(stack, gw_port)
             systems["tandem"] = {"name": "tandem", "port": node.sip_port, "gateway_port": gw_port,
                                  "roots": {"tandemd": node.proc.pid, **common},
                                  "own": ["tandemd"]}
         if "peer" in wanted:
             if "tandem" not in wanted:  # the caller's HA1 lives in Tandem's tables
-                node = setup_tandem(stack, free_port())
+                node = setup_tandem(stack, sip_port())
             prepare_kamailio_db(stack.pg)
             rtpe = Rtpengine(stack.root, args.rtpengine_threads)
-            gw_port = free_port()
+            gw_port = sip_port()
             kam = KamailioSbc(stack.root, stack.pg, args.kamailio_children, rtpe.ng_port, gw_port)
             systems["peer"] = {"name": "peer", "port": kam.port, "gateway_port": gw_port,
                                "roots": {"kamailio": kam.proc.pid, "rtpengine": rtpe.proc.pid,
