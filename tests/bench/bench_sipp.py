@@ -263,6 +263,28 @@ def udp_errors():
     return kv.get("RcvbufErrors", 0)
 
 
+def udp_drops_by_port():
+    """{local port: datagrams dropped} for the namespace's UDP sockets (/proc/net/udp)."""
+    out = {}
+    with open("/proc/net/udp") as f:
+        next(f)
+        for line in f:
+            parts = line.split()
+            port = int(parts[1].split(":")[1], 16)
+            out[port] = out.get(port, 0) + int(parts[-1])
+    return out
+
+
+def watchdog_trips(step_dir, side):
+    """How often SIPp's own event loop stalled (its watchdog's notes in the error log)."""
+    n = 0
+    for name in os.listdir(step_dir):
+        if name.startswith(side + "_") and name.endswith("_errors.log"):
+            with open(os.path.join(step_dir, name), errors="replace") as f:
+                n += f.read().count("watchdog timer")
+    return n
+
+
 def stop(proc, grace=5):
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -295,9 +317,11 @@ def run_step(system, rate, args, tmp, pcap):
                                + open(os.path.join(step_dir, "uas.err")).read()[-1500:])
         before = {k: cpu_seconds(pid) for k, pid in system["roots"].items()}
         drops0 = udp_errors()
+        ports0 = udp_drops_by_port()
+        uac_port = sip_port()
         t0 = time.monotonic()
         uac = subprocess.Popen(
-            sipp_cmd(uac_sf, sip_port(), UAC_MEDIA_PORT, limit_s,
+            sipp_cmd(uac_sf, uac_port, UAC_MEDIA_PORT, limit_s,
                      [f"127.0.0.1:{system['port']}", "-s", NUMBER, "-key", "caller", CALLER,
                       "-key", "domain", DOMAIN, "-au", CALLER, "-ap", PASSWORD,
                       "-r", f"{rate:g}", "-m", str(calls), "-recv_timeout", "8000",
@@ -306,8 +330,10 @@ def run_step(system, rate, args, tmp, pcap):
             cwd=step_dir, stdout=subprocess.DEVNULL,
             stderr=open(os.path.join(step_dir, "uac.err"), "w"), start_new_session=True)
         gen = {"uac": 0.0, "uas": 0.0}
+        ports = ports0
         while uac.poll() is None and time.monotonic() - t0 < limit_s + 15:
             gen = {"uac": cpu_seconds(uac.pid), "uas": cpu_seconds(uas.pid)}  # before they exit
+            ports = udp_drops_by_port()  # the SIPp sockets' counters go with them
             time.sleep(0.2)
         wall = time.monotonic() - t0
         if uac.poll() is None:
@@ -316,6 +342,10 @@ def run_step(system, rate, args, tmp, pcap):
         after = {k: cpu_seconds(pid) for k, pid in system["roots"].items()}
         sampled = time.monotonic() - t0
         drops = udp_errors() - drops0
+        ports1 = udp_drops_by_port()
+        sip_drops = {"server": ports1.get(system["port"], 0) - ports0.get(system["port"], 0),
+                     "uas": ports.get(system["gateway_port"], 0),
+                     "uac": ports.get(uac_port, 0)}
     finally:
         if uac:
             stop(uac)
@@ -341,6 +371,8 @@ def run_step(system, rate, args, tmp, pcap):
            "not_started": max(0, calls - made),
            "reasons": {k[6:-3]: int(st[k]) for k in STAT_FAILS if int(st.get(k, 0) or 0)},
            "retransmits": int(st.get("Retransmissions(C)", 0) or 0), "udp_drops": drops,
+           "sip_drops": sip_drops, "watchdog": {side: watchdog_trips(step_dir, side)
+                                                 for side in ("uac", "uas")},
            "achieved_cps": ok / span if span > 0 else 0.0, "span_s": round(span, 2),
            "setup_p50_ms": pct([r for _, r in setup], 50),
            "setup_p99_ms": pct([r for _, r in setup], 99),
@@ -409,10 +441,11 @@ def report(rows, args):
     print("-" * len(head))
     for r in rows:
         print(fmt_row(r))
-        if r["reasons"]:
-            print(f"{'':<9}failures: {r['reasons']}")
+        if r["reasons"] or any(r["sip_drops"].values()) or any(r["watchdog"].values()):
+            print(f"{'':<9}failures: {r['reasons']}; SIP datagrams dropped at {r['sip_drops']}; "
+                  f"SIPp event-loop stalls (watchdog): {r['watchdog']}")
     print("cps: completed calls / set-up span (first INVITE to last 200 to an INVITE); p50/p99: first INVITE to 200 "
-          "(the 407 round included); bye99: BYE to 200, p99;\nretx: SIPp UAC retransmissions; drops: UDP datagrams dropped on full socket buffers (all\nprocesses in the namespace); "
+          "(the 407 round included); bye99: BYE to 200, p99;\nretx: SIPp UAC retransmissions; drops: UDP datagrams dropped on full socket buffers (all\nprocesses in the namespace, mostly RTP sent back to SIPp's media sockets, which it does not read); "
           "CPU %: tandemd, or kamailio + rtpengine, of one CPU while SIPp ran; ms/call: their CPU\n"
           "per completed call; all ms: + PostgreSQL + Redis; sipp%: SIPp UAC + UAS CPU")
     print("\nTandem / peer per rate (<1: Tandem cheaper or faster):")
@@ -528,7 +561,8 @@ def main():
                 print(f"{name} {rate:g}/s: ok {row['ok']} failed {row['failed']} "
                       f"{row['reasons'] or ''} retx {row['retransmits']} cps "
                       f"{row['achieved_cps']:.0f} p99 {row['setup_p99_ms']:.0f} ms, "
-                      f"{row['cpu_ms_per_call']:.2f} ms CPU/call, load {row['load']}", flush=True)
+                      f"{row['cpu_ms_per_call']:.2f} ms CPU/call, SIP drops {row['sip_drops']}, "
+                      f"SIPp stalls {row['watchdog']}, load {row['load']}", flush=True)
                 if row["failed"]:
                     done.add(name)
                     if row.get("errors"):
@@ -548,6 +582,14 @@ def main():
             media[name] = {"expected": sent, "counted": got}
             print(f"RTP {name}: {what} of {sent} sent on completed calls "
                   f"({100 * got / sent if sent else 0:.1f} %)")
+        if "tandem" in systems:
+            notes = {}
+            for line in node.log().splitlines():
+                if " WARN " in line or " ERROR " in line:
+                    key = re.sub(r"[0-9a-f-]{8,}|\d+", "N", line.split("] ", 1)[-1])[:160]
+                    notes[key] = notes.get(key, 0) + 1
+            for key, n in sorted(notes.items(), key=lambda kv: -kv[1])[:8]:
+                print(f"tandemd log: {n} x {key}")
         if "tandem" in systems and not node.alive():
             problems.append("tandemd died during the run:\n" + node.log()[-3000:])
         if kam and kam.proc.poll() is not None:
