@@ -218,6 +218,8 @@ def sipp_cmd(scenario, port, media_port, limit_s, extra):
     return ["sipp", "-sf", scenario, "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
             "-mp", str(media_port), "-cp", str(sip_port()), "-nostdin", "-timeout",
             f"{limit_s}s", "-timeout_error", "-trace_err", "-trace_stat", "-fd", "1",
+            # SIPp's socket buffers default to 64 kB, which its own UAC overflowed at 300/s
+            "-buff_size", "4194304",
             *extra]
 
 
