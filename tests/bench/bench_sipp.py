@@ -63,8 +63,9 @@ PASSWORD = "bench-password-1"
 CALLER = "c0"
 NUMBER = "900100"  # matches the ^9 route; not an extension, so tandemd routes it out
 PCAP = "/usr/share/sip-tester/g711a.pcap"
-# SIPp's media ports: -mp for play_pcap_audio (and +2); rtp_stream takes a pair per call from
-# there up. Apart, and below tandemd's (30000-39999) and rtpengine's (40000-49999) ranges.
+# SIPp's media ports (-mp, and +2 for video). Both play_pcap_audio and SIPp 3.6.1's rtp_stream
+# send every call's RTP from there, as /proc/net/udp shows. Below tandemd's (30000-39999) and
+# rtpengine's (40000-49999) ranges.
 UAC_MEDIA_PORT, UAS_MEDIA_PORT = 10000, 20000
 
 
