@@ -508,8 +508,7 @@ def main():
                     help="Kamailio UDP workers (8, its default: each blocks on its PostgreSQL "
                          "and rtpengine requests, so one worker is latency-bound)")
     ap.add_argument("--rtpengine-threads", type=int, default=0,
-                    help="rtpengine --num-threads (0: its default, one per CPU; its ng control "
-                         "requests are served by the same threads as the media)")
+                    help="rtpengine --num-threads (0: its default, one per CPU)")
     ap.add_argument("--pause", type=float, default=3, help="seconds between steps")
     ap.add_argument("--time-limit", type=int, default=1800)
     ap.add_argument("--json", help="also write the rows here")
