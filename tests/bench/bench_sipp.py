@@ -288,6 +288,19 @@ def watchdog_trips(step_dir, side):
     return n
 
 
+def read_tail(path, n=1500):
+    with open(path, errors="replace") as f:
+        return f.read()[-n:]
+
+
+def sipp(cmd, step_dir, side):
+    """SIPp started in step_dir, its stderr in <side>.err (the file is closed here: the child
+    keeps its own descriptor)."""
+    with open(os.path.join(step_dir, side + ".err"), "w") as err:
+        return subprocess.Popen(cmd, cwd=step_dir, stdout=subprocess.DEVNULL, stderr=err,
+                                start_new_session=True)
+
+
 def stop(proc, grace=5):
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -307,31 +320,28 @@ def run_step(system, rate, args, tmp, pcap):
     limit_s = int(args.step_seconds + hold_ms / 1000 + 40)
     uas_sf = scenario_copy("uas.xml", step_dir, pcap, hold_ms, args.rtp_mode)
     uac_sf = scenario_copy("uac.xml", step_dir, pcap, hold_ms, args.rtp_mode)
-    uas = subprocess.Popen(
-        sipp_cmd(uas_sf, system["gateway_port"], UAS_MEDIA_PORT, limit_s + 10,
-                 ["-m", str(calls), "-stf", os.path.join(step_dir, "uas.csv")]),
-        cwd=step_dir, stdout=subprocess.DEVNULL, stderr=open(os.path.join(step_dir, "uas.err"), "w"),
-        start_new_session=True)
+    uas = sipp(sipp_cmd(uas_sf, system["gateway_port"], UAS_MEDIA_PORT, limit_s + 10,
+                        ["-m", str(calls), "-stf", os.path.join(step_dir, "uas.csv")]),
+               step_dir, "uas")
     uac = None
     try:
         time.sleep(0.5)  # the UAS binds its ports (an OPTIONS probe would count as a call)
         if uas.poll() is not None:
             raise RuntimeError(f"sipp UAS exited with {uas.returncode}: "
-                               + open(os.path.join(step_dir, "uas.err")).read()[-1500:])
+                               + read_tail(os.path.join(step_dir, "uas.err")))
         before = {k: cpu_seconds(pid) for k, pid in system["roots"].items()}
         drops0 = udp_errors()
         ports0 = udp_drops_by_port()
         uac_port = sip_port()
         t0 = time.monotonic()
-        uac = subprocess.Popen(
+        uac = sipp(
             sipp_cmd(uac_sf, uac_port, UAC_MEDIA_PORT, limit_s,
                      [f"127.0.0.1:{system['port']}", "-s", NUMBER, "-key", "caller", CALLER,
                       "-key", "domain", DOMAIN, "-au", CALLER, "-ap", PASSWORD,
                       "-r", f"{rate:g}", "-m", str(calls), "-recv_timeout", "8000",
                       "-trace_rtt", "-rtt_freq", "1", "-timer_resol", str(args.timer_resol),
                       "-stf", os.path.join(step_dir, "uac.csv")]),
-            cwd=step_dir, stdout=subprocess.DEVNULL,
-            stderr=open(os.path.join(step_dir, "uac.err"), "w"), start_new_session=True)
+            step_dir, "uac")
         gen = {"uac": 0.0, "uas": 0.0}
         ports = ports0
         while uac.poll() is None and time.monotonic() - t0 < limit_s + 15:
@@ -356,7 +366,7 @@ def run_step(system, rate, args, tmp, pcap):
     st = read_stats(os.path.join(step_dir, "uac.csv"))
     if not st:
         raise RuntimeError(f"sipp UAC (exit {uac.returncode}) wrote no statistics: "
-                           + open(os.path.join(step_dir, "uac.err")).read()[-1500:])
+                           + read_tail(os.path.join(step_dir, "uac.err")))
     ok = int(st.get("SuccessfulCall(C)", 0))
     failed = int(st.get("FailedCall(C)", 0))
     made = int(st.get("OutgoingCall(C)", 0))
@@ -427,18 +437,21 @@ def rtpengine_rtp(rtpe):
 def fmt_row(r):
     return (f"{r['system']:<9}{r['rate']:>6g}{r['calls']:>7}{r['ok']:>7}{r['failed']:>7}"
             f"{r['achieved_cps']:>7.0f}{r['setup_p50_ms']:>8.1f}{r['setup_p99_ms']:>8.1f}"
-            f"{r['bye_p99_ms']:>8.1f}{r['retransmits']:>6}{r['udp_drops']:>7}{r['own_cpu_pct']:>7.1f}"
+            f"{r['bye_p99_ms']:>8.1f}{r['retransmits']:>6}{r['udp_drops']:>7}"
+            f"{r['own_cpu_pct']:>7.1f}"
             f"{r['cpu_ms_per_call']:>8.2f}{r['all_cpu_ms_per_call']:>8.2f}"
             f"{r['uac_cpu_pct'] + r['uas_cpu_pct']:>7.0f}  {r['load']}")
 
 
 def report(rows, args):
     print(f"\nSIPp call rate: {os.cpu_count()} CPUs, UDP on 127.0.0.1, steps of "
-          f"{args.step_seconds:g} s, {args.rtp_packets} PCMA packets of 20 ms each way ({args.rtp_mode}) "
-          f"(BYE {args.rtp_packets * 20 + args.hold_margin_ms} ms after the ACK); peer: kamailio children={args.kamailio_children} "
+          f"{args.step_seconds:g} s, {args.rtp_packets} PCMA packets of 20 ms each way "
+          f"({args.rtp_mode}; BYE {args.rtp_packets * 20 + args.hold_margin_ms} ms after the ACK);"
+          f" peer: kamailio children={args.kamailio_children} "
           f"+ rtpengine --num-threads={args.rtpengine_threads or 'default'} --table=-1")
     head = (f"{'system':<9}{'rate':>6}{'calls':>7}{'ok':>7}{'failed':>7}{'cps':>7}"
-            f"{'p50 ms':>8}{'p99 ms':>8}{'bye99':>8}{'retx':>6}{'drops':>7}{'CPU %':>7}{'ms/call':>8}"
+            f"{'p50 ms':>8}{'p99 ms':>8}{'bye99':>8}{'retx':>6}{'drops':>7}{'CPU %':>7}"
+            f"{'ms/call':>8}"
             f"{'all ms':>8}{'sipp%':>7}  load")
     print(head)
     print("-" * len(head))
@@ -447,10 +460,13 @@ def report(rows, args):
         if r["reasons"] or any(r["sip_drops"].values()) or any(r["watchdog"].values()):
             print(f"{'':<9}failures: {r['reasons']}; SIP datagrams dropped at {r['sip_drops']}; "
                   f"SIPp event-loop stalls (watchdog): {r['watchdog']}")
-    print("cps: completed calls / set-up span (first INVITE to last 200 to an INVITE); p50/p99: first INVITE to 200 "
-          "(the 407 round included); bye99: BYE to 200, p99;\nretx: SIPp UAC retransmissions; drops: UDP datagrams dropped on full socket buffers (all\nprocesses in the namespace, mostly RTP sent back to SIPp's media sockets, which it does not read); "
-          "CPU %: tandemd, or kamailio + rtpengine, of one CPU while SIPp ran; ms/call: their CPU\n"
-          "per completed call; all ms: + PostgreSQL + Redis; sipp%: SIPp UAC + UAS CPU")
+    print("cps: completed calls / set-up span (first INVITE to last 200 to an INVITE); "
+          "p50/p99: first INVITE to 200\n(the 407 round included); bye99: BYE to 200, p99; "
+          "retx: SIPp UAC retransmissions;\ndrops: UDP datagrams dropped on full socket buffers "
+          "(all processes in the namespace, mostly RTP sent\nback to SIPp's media sockets, "
+          "which it does not read); CPU %: tandemd, or kamailio + rtpengine, of one CPU\n"
+          "while SIPp ran; ms/call: their CPU per completed call; all ms: + PostgreSQL + Redis; "
+          "sipp%: SIPp UAC + UAS CPU")
     print("\nTandem / peer per rate (<1: Tandem cheaper or faster):")
     both = []
     for rate in sorted({r["rate"] for r in rows}):
