@@ -204,6 +204,10 @@ static void on_request(struct sip_server *s, nta_incoming_t *irq, sip_t const *s
                           TAG_END());
         return;
     case sip_method_cancel:
+    case sip_method_bye: /* RFC 3261 15.1.2: a BYE matching no dialog (no To tag: none could) */
+    case sip_method_info:
+    case sip_method_update:
+    case sip_method_prack:
         reply_and_destroy(irq, SIP_481_NO_TRANSACTION, TAG_END());
         return;
     case sip_method_unknown:

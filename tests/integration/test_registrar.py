@@ -46,6 +46,17 @@ def test_options_answers_with_capabilities(env):
     assert r.header("supported") is not None and r.header("accept") == "application/sdp"
 
 
+@pytest.mark.parametrize("method", ["BYE", "INFO", "UPDATE", "PRACK"])
+def test_in_dialog_method_outside_any_dialog_gets_481(env, method):
+    """A BYE with no To tag (a UA giving up before any answer) matches no dialog: 481, not 405
+    (RFC 3261 15.1.2)."""
+    stack, node, _ = env
+    c = SipClient(node.sip_port, "1001", DOMAIN, PASSWORD)
+    r = c.request(method, [], uri=f"sip:1002@{DOMAIN}")
+    assert r.status == 481, r.raw
+    c.close()
+
+
 def test_sipsak_registers_with_digest(env):
     stack, node, tenant = env
     r = in_hosts_namespace([DOMAIN], sipsak_register_cmd(node.sip_port, "1001", DOMAIN, PASSWORD,
