@@ -289,10 +289,11 @@ struct api_server *api_server_start(const struct tandem_config *cfg, struct node
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(flags, (uint16_t)cfg->api_port, NULL, NULL, on_request, s,
-                                 MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
-                                 API_THREADS, MHD_OPTION_CONNECTION_TIMEOUT, API_CONNECTION_TIMEOUT,
-                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_END);
+                                 /* first: options before it would log through stderr */
+                                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_SOCK_ADDR,
+                                 ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, API_THREADS,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, API_CONNECTION_TIMEOUT,
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->daemon) {
         snprintf(err, errlen, "api: cannot listen on %s:%d: %s", cfg->api_address, cfg->api_port,
