@@ -63,10 +63,9 @@ static void drop_address(struct service_address *sa, const char *address)
         log_error(NULL, "service address: %s", err);
 }
 
-/* Quorum lost: the majority will claim our calls and addresses. */
-static void fence(struct service_address *sa)
+/* Every address this node answers on goes: another node has them, or will. */
+static void release_addresses(struct service_address *sa)
 {
-    int n = calls_let_go(sa->calls);
     if (managing(sa)) {
         drop_address(sa, own(sa));
         for (int i = 0; i < sa->nadopted; i++)
@@ -74,6 +73,13 @@ static void fence(struct service_address *sa)
         sa->own_missing = 1;
     }
     sa->nadopted = 0;
+}
+
+/* Quorum lost: the majority will claim our calls and addresses. */
+static void fence(struct service_address *sa)
+{
+    int n = calls_let_go(sa->calls);
+    release_addresses(sa);
     log_warn(NULL, "fenced: no quorum; %d call(s) left to the majority%s", n,
              managing(sa) ? ", service addresses released" : "");
 }
@@ -84,14 +90,9 @@ static void fence(struct service_address *sa)
 static void claimed_alive(struct service_address *sa, const char *holder, long long at_ms)
 {
     int n = calls_let_go_before(sa->calls, at_ms);
-    if (managing(sa)) {
-        drop_address(sa, own(sa));
-        for (int i = 0; i < sa->nadopted; i++)
-            drop_address(sa, sa->adopted[i].address);
-        sa->nadopted = 0;
-        sa->own_missing = 1;
+    release_addresses(sa);
+    if (managing(sa))
         snprintf(sa->told_holder, sizeof sa->told_holder, "%s", holder);
-    }
     if (n || managing(sa))
         log_warn(NULL,
                  "claimed by %s while alive (the others lost sight of this node): %d call(s) "

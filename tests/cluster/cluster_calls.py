@@ -2,6 +2,7 @@
 (death, partition): the cluster, phones connected through a node, and what happened after."""
 import os
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -9,7 +10,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "cluster"))
 
 import netns  # noqa: E402
 from failover_calls import connect  # noqa: E402
-from harness import Stack  # noqa: E402
+from harness import Stack, wait_for  # noqa: E402
 from sipphone import sdp_media, sdp_offer  # noqa: E402
 
 DOMAIN = "failover.cluster.test"
@@ -100,3 +101,17 @@ def follow_reinvites(calls, pairs, heir):
     for caller, callee in calls:
         for phone in (caller, callee):
             phone.next(timeout=10, want=lambda m: m.is_request and m.method == "ACK")
+
+
+def ended_once_by(c, calls, heir):
+    """Each call left exactly one CDR, written by heir and marked as failed over; the phones are
+    closed without unREGISTER (the cluster goes away with the test)."""
+    wait_for(lambda: len(cdrs(c, calls)) >= len(calls), timeout=10, what="every CDR")
+    time.sleep(0.5)  # a second CDR would come now
+    rows = cdrs(c, calls)
+    assert len(rows) == len(calls), f"{len(rows)} CDRs for {len(calls)} calls"
+    assert {r[1] for r in rows} == {heir.name} and {r[2] for r in rows} == {"t"}, rows[:3]
+    for caller, callee in calls:
+        for phone in (caller, callee):
+            phone.registered = False
+            phone.close()
