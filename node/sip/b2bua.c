@@ -115,8 +115,11 @@ void b2bua_abandon(struct call *c, int status, const char *phrase)
         free(f);
     }
     gateway_plan_free(c);
-    if (c->calls) /* at shutdown (no c->calls) Redis is gone: the slot's lease ends it */
+    if (c->calls) { /* at shutdown (no c->calls) Redis is gone: the slot's lease ends it */
+        /* a recovered call has no plan but may hold its gateway slot (gateway_limits_adopt) */
+        gateway_limits_release(calls_deps(c->calls)->gateways, c->uuid);
         tenant_limits_release(calls_deps(c->calls)->gateways, c->uuid);
+    }
     if (c->irq) {
         nta_incoming_treply(c->irq, status, phrase, TAG_END());
         nta_incoming_destroy(c->irq);
