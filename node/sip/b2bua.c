@@ -206,6 +206,8 @@ static void answer_a(struct call *c, int status, const char *phrase, const char 
         sdp = call_srtp_rewrite(c, MEDIA_LEG_A, b_sdp, b_len, c->a.media_port);
         sdp = call_codec_answer(c, MEDIA_LEG_B, sdp); /* fitted to A's offer, maybe transcoded */
         dtmf_relay_answer(c, b_sdp, b_len, &sdp);     /* telephone-event on one leg only */
+        if (sdp) /* what A is answered, as the record keeps it (call_recover.c re-offers it) */
+            call_note_sdp(c, MEDIA_LEG_A, 0, sdp, strlen(sdp));
     }
     if (!c->irq) { /* originated: A has the node's address already, nothing to tell it */
         free(sdp);

@@ -114,7 +114,7 @@ static char *with_codecs(const struct call *c, char *sdp, const struct sdp_codec
     return out;
 }
 
-char *call_codec_offer(struct call *c, int from, char *sdp)
+static char *codec_offer(struct call *c, int from, char *sdp)
 {
     struct call_codecs *cc = &c->codecs;
     if (!sdp || !c->media || (from != MEDIA_LEG_A && from != MEDIA_LEG_B))
@@ -187,7 +187,7 @@ static void set_leg(struct call *c, int leg, const struct media_transcode *t)
         c->codecs.xc[leg] = *t;
 }
 
-char *call_codec_answer(struct call *c, int from, char *sdp)
+static char *codec_answer(struct call *c, int from, char *sdp)
 {
     struct call_codecs *cc = &c->codecs;
     if (!sdp || !c->media || !cc->pending || cc->offer_leg == from ||
@@ -268,6 +268,25 @@ char *call_codec_answer(struct call *c, int from, char *sdp)
     for (int i = 0; same && i < ans_o.n; i++)
         same = ans_o.c[i].pt == ans_r.c[i].pt;
     return same ? sdp : with_codecs(c, sdp, &ans_o);
+}
+
+/* The SDP that goes to the other party is what the record keeps as sent to it (sdp_sent): a
+ * successor re-offers that party exactly what it was last given (call_recover.c). */
+static char *noted(struct call *c, int from, char *sdp)
+{
+    if (sdp && (from == MEDIA_LEG_A || from == MEDIA_LEG_B))
+        call_note_sdp(c, !from, 0, sdp, strlen(sdp));
+    return sdp;
+}
+
+char *call_codec_offer(struct call *c, int from, char *sdp)
+{
+    return noted(c, from, codec_offer(c, from, sdp));
+}
+
+char *call_codec_answer(struct call *c, int from, char *sdp)
+{
+    return noted(c, from, codec_answer(c, from, sdp));
 }
 
 void call_codec_restore(struct call *c)

@@ -131,8 +131,9 @@ void gateway_limits_held(const struct gateway_health *gh, const char *uuid, char
     snprintf(tenant_id, tenant_len, "%s", tenant ? tenant : "");
 }
 
-/* Remembers slot uuid on id as this node's and renews it at once: its lease ran since the dead
- * node's last renewal. A slot that lapsed meanwhile is not re-added (ZADD XX). */
+/* Remembers slot uuid on id as this node's and holds it at once: its lease ran since the dead
+ * node's last renewal and may have lapsed while the failure was being noticed, but the call is
+ * up, so it counts again (even if another call took the slot meanwhile: both are real). */
 static void adopt(struct gateway_health *gh, int tenant, const char *id, const char *uuid)
 {
     struct strmap *held = tenant ? gh->tslots : gh->slots;
@@ -146,9 +147,9 @@ static void adopt(struct gateway_health *gh, int tenant, const char *id, const c
     }
     free(old);
     if (tenant)
-        tenant_store_renew(gh->store, id, uuid, lease_ms(gh));
+        tenant_store_hold(gh->store, id, uuid, lease_ms(gh));
     else
-        gateway_store_renew(gh->store, id, uuid, lease_ms(gh));
+        gateway_store_hold(gh->store, id, uuid, lease_ms(gh));
 }
 
 void gateway_limits_adopt(struct gateway_health *gh, const char *uuid, const char *gw_id,
