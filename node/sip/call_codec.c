@@ -274,7 +274,7 @@ static char *codec_answer(struct call *c, int from, char *sdp)
  * successor re-offers that party exactly what it was last given (call_recover.c). */
 static char *noted(struct call *c, int from, char *sdp)
 {
-    if (sdp && (from == MEDIA_LEG_A || from == MEDIA_LEG_B))
+    if (sdp && c->media && (from == MEDIA_LEG_A || from == MEDIA_LEG_B))
         call_note_sdp(c, !from, 0, sdp, strlen(sdp));
     return sdp;
 }

@@ -2,6 +2,7 @@
 own 127.0.0.x service address, so the successor can take a dead node's address over (VIP mode)
 or re-INVITE both legs to its own (re-INVITE mode). Membership comes from Redis heartbeats
 here; tests/cluster repeats this with corosync in network namespaces."""
+import json
 import struct
 import time
 
@@ -291,13 +292,27 @@ def test_transcoded_call_survives_with_its_transcoder(tenant, mode):
     inv, final, opus_pt, ev_pt = pcmu_to_opus_call(a, b, "6002")
     a_port, b_port = take(a.rtp), take(b.rtp)
     a_dest, b_dest = sdp_media(final.body), sdp_media(inv.body)
-    tones(a_port, a_dest, b_port, b_dest, opus_pt)  # transcoded before the failure
+    if mode == "reinvite":
+        tones(a_port, a_dest, b_port, b_dest, opus_pt)  # transcoded before the failure
 
-    kill9(dead)
     if mode == "vip":
+        # The phones' media runs on through the failure: each phone sees one stream (the same
+        # SSRC, timestamps moving with the sequence numbers), the outage only as lost packets.
+        pa = start_peer(a_port, a_dest, "pcmu", 0, "pcmu", 0, 1000, 15)
+        pb = start_peer(b_port, b_dest, "opus", opus_pt, "opus", opus_pt, 600, 15)
+        time.sleep(1.5)
+        kill9(dead)
         wait_for(lambda: f"recovered from {dead.name} (VIP)" in heir.log(), timeout=15,
                  what="the survivor to recover the transcoded call")
+        ra, rb = report(pa), report(pb)
+        print("across the failure:", json.dumps(ra), json.dumps(rb))
+        heard(rb, opus_pt, 1000)
+        heard(ra, 0, 600)
+        for r in (ra, rb):
+            assert r["seq_gaps"] >= 1, r  # the outage: the run went on past the recovery
+            assert r["ssrc_changes"] == 0 and r["ts_off_seq"] == 0, r
     else:
+        kill9(dead)
         # Each phone is re-offered its own codec only: A PCMU (+ its events), B Opus.
         for phone, port, offer in ((a, a_port, [0, 101]), (b, b_port, [opus_pt, ev_pt])):
             reinv = phone.next(timeout=15, want=lambda m: m.is_request and m.method == "INVITE")
