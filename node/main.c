@@ -6,6 +6,7 @@
 #include "common/mailbox.h"
 #include "common/node_status.h"
 #include "sip/call.h"
+#include "sip/heap_trim.h"
 #include "sip/sip_server.h"
 #include "media/media.h"
 #include "membership.h"
@@ -124,6 +125,7 @@ int main(int argc, char **argv)
     int rc = 1;
     su_root_t *root = NULL;
     su_timer_t *stop_timer = NULL;
+    struct heap_trim *trim = NULL;
     struct user_store *users = NULL;
     struct pg_conn *pg[PG_CONNECTIONS] = {0};
     struct redis_conn *redis = NULL;
@@ -248,6 +250,8 @@ int main(int argc, char **argv)
     if (!stop_timer)
         goto out;
     su_timer_set_for_ever(stop_timer, check_stop, (su_timer_arg_t *)root);
+    /* without it the node runs on, its RSS only higher after bursts */
+    trim = heap_trim_start(root, calls_deps(sip_server_calls(sip))->agent);
     log_info(NULL, "node %s started", cfg.node_id);
     su_root_run(root);
     log_info(NULL, "node %s stopping", cfg.node_id);
@@ -258,6 +262,7 @@ out:
     mailbox_destroy(orders);
     if (stop_timer)
         su_timer_destroy(stop_timer);
+    heap_trim_stop(trim);
     /* Stores first: their pending callbacks still answer the SIP transactions they hold. */
     redis_conn_destroy(redis);
     for (int i = 0; i < PG_CONNECTIONS; i++)

@@ -112,7 +112,7 @@ void b2bua_abandon(struct call *c, int status, const char *phrase)
         }
         if (f->timer)
             su_timer_destroy(f->timer);
-        free(f);
+        b2bua_fork_free(f);
     }
     gateway_plan_free(c);
     if (c->calls) { /* at shutdown (no c->calls) Redis is gone: the slot's lease ends it */
@@ -240,6 +240,8 @@ static void won(struct call *c, struct fork *f, sip_t const *sip)
     const char *body = sip->sip_payload ? sip->sip_payload->pl_data : NULL;
     size_t len = sip->sip_payload ? sip->sip_payload->pl_len : 0;
     prack_final_answer(c, &body, &len); /* B may have answered in a reliable 18x only */
+    if (f->st_asked > 0) /* B's 422 raised the interval asked of it (fork_invite.c) */
+        c->st_asked = f->st_asked;
     session_timer_answered(c, sip);
     /* B's media address first, then its ACK: B may start sending as soon as it has the ACK */
     answer_a(c, SIP_200_OK, body, len);
@@ -319,6 +321,8 @@ int b2bua_on_fork_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip
         won(c, f, sip);
         return 0;
     }
+    if (status == 422 && c->state == CALL_EARLY && b2bua_fork_422(c, f, sip, &status, &phrase))
+        return 0; /* sent again with B's Min-SE (RFC 4028 7.4) */
     if (f->attempt && (status == 401 || status == 407) && c->state == CALL_EARLY &&
         gateway_authenticate(c, f, sip))
         return 0;
@@ -376,13 +380,8 @@ static int start_fork(struct call *c, json_t *binding, int n, const char *sdp, c
                  json_string_value(hop));
     }
     f->side.media_port = c->b.media_port;
-    f->invite_cseq = f->side.local_cseq + 1;
-    char st[160];
-    session_timer_b_headers(c, st, sizeof st);
-    f->orq = dlg_send_with(c->calls, &f->side, sip_method_invite, "INVITE", 0, sdp,
-                           st[0] ? st : NULL, b2bua_on_fork_response, (nta_outgoing_magic_t *)f);
-    if (!f->orq) {
-        free(f);
+    if (b2bua_fork_invite(c, f, sdp, NULL, b2bua_on_fork_response) != 0) {
+        b2bua_fork_free(f);
         return -1;
     }
     f->next = c->forks;
@@ -434,7 +433,11 @@ char *b2bua_prepare_media(struct call *c)
     c->b.media_port = media_leg_local_port(c->media, MEDIA_LEG_B);
     call_note_sdp(c, MEDIA_LEG_A, 1, c->offer, strlen(c->offer));
     media_leg_set_remote(c->media, MEDIA_LEG_A, offer.ip, offer.port, offer.rtcp_port);
-    return call_codec_offer(c, MEDIA_LEG_A, sdp_b); /* plus what the node can transcode to */
+    sdp_b = call_codec_offer(c, MEDIA_LEG_A, sdp_b); /* plus what the node can transcode to */
+    sdp_b = dtmf_relay_offer(c, sdp_b); /* events for B when A has none (dtmf_relay.c) */
+    if (sdp_b) /* what B is offered, as the record keeps it (call_recover.c re-offers it) */
+        call_note_sdp(c, MEDIA_LEG_B, 0, sdp_b, strlen(sdp_b));
+    return sdp_b;
 }
 
 static void on_bindings(void *arg, json_t *bindings)

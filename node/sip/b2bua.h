@@ -21,6 +21,11 @@ struct fork {
     int provisional;   /* a 1xx came back */
     int auth_tried;    /* our credentials were sent once already */
     int a_leg;         /* originate: a fork toward the party called first */
+    /* fork_invite.c: the INVITE's body and extra header lines (owned), kept to send it again
+     * after a 422; the session interval and Min-SE it raised (0: the call's), and how often. */
+    char *offer, *headers;
+    nta_response_f *cb;
+    int st_asked, st_min_se, st_retries;
 };
 
 /* What set-up needs beyond the call itself; freed once the forks are out. */
@@ -68,6 +73,19 @@ void b2bua_ring_extension(struct invite_ctx *x);
 struct user_info;
 /* The callee's directory entry arrived (a user_lookup_f): ring it, or route out. */
 void b2bua_on_callee(void *arg, const struct user_info *u);
+
+/* fork_invite.c */
+/* Sends the fork's INVITE (body sdp, extra header lines headers, both may be NULL, kept), with
+ * the session-timer lines of session_timer_fork_headers; answers go to cb. 0 when sent. */
+int b2bua_fork_invite(struct call *c, struct fork *f, const char *sdp, const char *headers,
+                      nta_response_f *cb);
+/* Frees a fork (not its transaction) and what it kept. */
+void b2bua_fork_free(struct fork *f);
+/* A 422 to the fork's INVITE: 1 when the INVITE went again with the callee's Min-SE; 0 when
+ * it is not retried (bounded, RFC 4028 7.4), with *status and *phrase what the fork failed with
+ * (500: the caller is never shown the callee's 422). */
+int b2bua_fork_422(struct call *c, struct fork *f, sip_t const *sip, int *status,
+                   const char **phrase);
 
 /* b2bua_gateway.c */
 /* The callee is no extension: route the number to the tenant's gateways; takes x. */

@@ -146,17 +146,14 @@ static int send_attempt(struct call *c, const struct rt_attempt *a)
              v6 ? "sip:[%s]:%d;transport=%s" : "sip:%s:%d;transport=%s", g->host, g->port,
              g->transport);
     f->side.media_port = c->b.media_port;
-    f->invite_cseq = f->side.local_cseq + 1;
     char headers[700 + MAX_EXTRA];
     caller_id(c, g, headers, sizeof headers);
-    session_timer_b_headers(c, headers + strlen(headers), sizeof headers - strlen(headers));
     strncat(headers, p->extra ? p->extra : "", sizeof headers - strlen(headers) - 1);
-    f->orq = dlg_send_with(c->calls, &f->side, sip_method_invite, "INVITE", 0, p->sdp_b,
-                           headers[0] ? headers : NULL, b2bua_on_fork_response,
-                           (nta_outgoing_magic_t *)f);
-    if (!f->orq) {
+    /* with the session-timer lines (fork_invite.c) */
+    if (b2bua_fork_invite(c, f, p->sdp_b, headers[0] ? headers : NULL, b2bua_on_fork_response) !=
+        0) {
         log_warn(c->a.call_id, "call %s: cannot send to gateway %s", c->uuid, g->name);
-        free(f);
+        b2bua_fork_free(f);
         return -1;
     }
     f->next = c->forks;
@@ -245,14 +242,16 @@ int gateway_authenticate(struct call *c, struct fork *f, sip_t const *sip)
         return 0;
     caller_id(c, g, id, sizeof id);
     strncat(headers, id, sizeof headers - strlen(headers) - 1);
-    session_timer_b_headers(c, headers + strlen(headers), sizeof headers - strlen(headers));
     strncat(headers, c->plan->extra ? c->plan->extra : "", sizeof headers - strlen(headers) - 1);
     f->auth_tried = 1;
-    nta_outgoing_destroy(f->orq); /* nta has ACKed the challenge */
-    f->invite_cseq = f->side.local_cseq + 1;
-    f->orq = dlg_send_with(c->calls, &f->side, sip_method_invite, "INVITE", 0, c->plan->sdp_b,
-                           headers, b2bua_on_fork_response, (nta_outgoing_magic_t *)f);
-    return f->orq != NULL;
+    nta_outgoing_t *challenged = f->orq; /* nta has ACKed the challenge */
+    /* kept for a 422 after it; the session-timer lines are added by fork_invite.c */
+    if (b2bua_fork_invite(c, f, c->plan->sdp_b, headers, b2bua_on_fork_response) != 0) {
+        f->orq = challenged; /* the caller ends it with the fork */
+        return 0;
+    }
+    nta_outgoing_destroy(challenged);
+    return 1;
 }
 
 /* ---- outbound ---- */

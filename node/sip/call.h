@@ -99,6 +99,10 @@ struct call {
      * turns A's RFC 4733 events into INFO to B and B's INFO into events to A. */
     int dtmf_translate;
     int dtmf_pt_a;
+    /* The other way round: B has telephone-event (payload type dtmf_pt_b, offered to it by the
+     * node) and A has not; B's events become INFO to A, A's INFO events to B. */
+    int dtmf_translate_b;
+    int dtmf_pt_b;
     /* call_srtp.c, per leg (MEDIA_LEG_A, MEDIA_LEG_B): SDES SRTP terminated on the node. */
     int srtp_call; /* A offered SRTP: every SDP the node sends says the leg's profile */
     struct {
@@ -187,6 +191,10 @@ struct call *calls_find_local(struct calls *cs, const char *call_id);
  * released and memory freed here, without CDRs, records left in Redis for the successor that
  * claims them. Calls still being set up are answered 503. Returns how many. */
 int calls_let_go(struct calls *cs);
+/* The same for the calls set up before before_ms (unix ms): those another node has claimed. */
+int calls_let_go_before(struct calls *cs, long long before_ms);
+/* Calls this node holds. */
+int calls_count(struct calls *cs);
 /* Calls of this node whose dialogs speak from address (a VIP taken over). */
 int calls_count_via(struct calls *cs, const char *address);
 struct call *calls_find_uuid(struct calls *cs, const char *uuid);

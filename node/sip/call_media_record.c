@@ -24,6 +24,9 @@ static void dtmf_get(const struct call *c, int leg, int *pt, int *translate)
     if (leg == MEDIA_LEG_A && c->dtmf_translate) {
         *pt = c->dtmf_pt_a;
         *translate = 1;
+    } else if (leg == MEDIA_LEG_B && c->dtmf_translate_b) {
+        *pt = c->dtmf_pt_b;
+        *translate = 1;
     }
 }
 
@@ -32,6 +35,9 @@ static void dtmf_set(struct call *c, int leg, int pt, int translate)
     if (leg == MEDIA_LEG_A) {
         c->dtmf_translate = translate;
         c->dtmf_pt_a = translate ? pt : 0;
+    } else if (leg == MEDIA_LEG_B) {
+        c->dtmf_translate_b = translate;
+        c->dtmf_pt_b = translate ? pt : 0;
     }
 }
 

@@ -22,11 +22,36 @@
 #define RECOVER_CSEQ_GAP 10
 
 struct reoffer {
+    struct reoffer *next, **prev;
+    nta_outgoing_t *orq;
     struct calls *cs;
     char uuid[40];
     int leg;
     unsigned long cseq;
 };
+
+/* Re-INVITEs still unanswered: a node stopping with them in flight destroys their transactions
+ * itself (nta would drop them without a callback, and their state with them). One node per
+ * process, so one list. */
+static struct reoffer *pending;
+
+static void reoffer_done(struct reoffer *r)
+{
+    if (r->prev) {
+        *r->prev = r->next;
+        if (r->next)
+            r->next->prev = r->prev;
+    }
+    if (r->orq)
+        nta_outgoing_destroy(r->orq);
+    free(r);
+}
+
+void calls_recover_shutdown(void)
+{
+    while (pending)
+        reoffer_done(pending);
+}
 
 /* Leg's remote address and SRTP keys from the SDP its party sent and the SDP we sent it. */
 static void restore_leg(struct call *c, int leg)
@@ -81,8 +106,8 @@ static int on_reoffer_answer(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, s
                  r->leg == MEDIA_LEG_A ? 'A' : 'B', status);
         call_hangup(c, 41, "re-INVITE after failover refused"); /* Q.850 41: temporary failure */
     }
-    nta_outgoing_destroy(orq);
-    free(r);
+    r->orq = orq;
+    reoffer_done(r);
     return 0;
 }
 
@@ -107,11 +132,18 @@ static void reoffer(struct calls *cs, struct call *c, int leg)
     memcpy(r->uuid, c->uuid, sizeof r->uuid);
     side->local_cseq += RECOVER_CSEQ_GAP - 1; /* dlg_send adds the last one */
     r->cseq = side->local_cseq + 1;
-    if (!dlg_send(cs, side, sip_method_invite, "INVITE", 0, sdp, on_reoffer_answer,
-                  (nta_outgoing_magic_t *)r)) {
+    r->orq = dlg_send(cs, side, sip_method_invite, "INVITE", 0, sdp, on_reoffer_answer,
+                      (nta_outgoing_magic_t *)r);
+    if (!r->orq) {
         log_warn(c->a.call_id, "call %s: cannot re-INVITE leg %c", c->uuid,
                  leg == MEDIA_LEG_A ? 'A' : 'B');
         free(r);
+    } else {
+        r->next = pending;
+        if (pending)
+            pending->prev = &r->next;
+        r->prev = &pending;
+        pending = r;
     }
     free(sdp);
 }

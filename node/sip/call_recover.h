@@ -18,4 +18,7 @@ struct call_recovery {
  * calls still being set up are dropped. Returns the number of records seen. */
 int calls_recover(struct calls *cs, json_t *records, const struct call_recovery *how);
 
+/* Stopping: the re-INVITEs of recovered calls still unanswered are dropped, their state freed. */
+void calls_recover_shutdown(void);
+
 #endif

@@ -13,6 +13,7 @@
 #include "sip/sip_tports.h"
 #include "store/call_store.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -471,6 +472,7 @@ struct calls *calls_create(const struct calls_deps *deps)
 
 struct let_go {
     struct calls *cs;
+    long long before_ms;
     int n;
 };
 
@@ -480,6 +482,8 @@ static int let_go_one(const char *key, void *value, void *arg)
     struct let_go *g = arg;
     struct call *c = value;
     struct calls *cs = g->cs;
+    if (c->created_ms >= g->before_ms)
+        return 0;
     if (c->a.call_id[0] && strmap_get(cs->by_call_id, c->a.call_id) == c)
         strmap_remove(cs->by_call_id, c->a.call_id);
     if (c->b.call_id[0] && strmap_get(cs->by_call_id, c->b.call_id) == c)
@@ -510,6 +514,11 @@ static int count_via_one(const char *key, void *value, void *arg)
     return 0;
 }
 
+int calls_count(struct calls *cs)
+{
+    return cs && cs->by_uuid ? (int)strmap_size(cs->by_uuid) : 0;
+}
+
 int calls_count_via(struct calls *cs, const char *address)
 {
     struct count_via cv = {.address = address};
@@ -519,7 +528,12 @@ int calls_count_via(struct calls *cs, const char *address)
 
 int calls_let_go(struct calls *cs)
 {
-    struct let_go g = {.cs = cs};
+    return calls_let_go_before(cs, LLONG_MAX);
+}
+
+int calls_let_go_before(struct calls *cs, long long before_ms)
+{
+    struct let_go g = {.cs = cs, .before_ms = before_ms};
     strmap_sweep(cs->by_uuid, let_go_one, &g);
     return g.n;
 }

@@ -155,3 +155,70 @@ char *dtmf_sdp_add_event(const char *sdp, int pt)
     }
     return out;
 }
+
+int dtmf_sdp_free_pt(const char *sdp, size_t len)
+{
+    size_t mlen;
+    const char *m = audio_line(sdp, len, &mlen);
+    if (!m)
+        return -1;
+    if (!lists_format(m, mlen, 101))
+        return 101;
+    for (int pt = 96; pt <= 127; pt++)
+        if (!lists_format(m, mlen, pt))
+            return pt;
+    return -1;
+}
+
+/* 1 when the line (without its break) is "a=rtpmap:pt ..." or "a=fmtp:pt ...". */
+static int names_format(const char *p, size_t l, int pt)
+{
+    char want[24];
+    for (int i = 0; i < 2; i++) {
+        int n = snprintf(want, sizeof want, "%s%d ", i ? "a=fmtp:" : "a=rtpmap:", pt);
+        if (n > 0 && (size_t)n <= l && !strncmp(p, want, (size_t)n))
+            return 1;
+    }
+    return 0;
+}
+
+char *dtmf_sdp_drop_event(const char *sdp)
+{
+    size_t len = strlen(sdp), mlen;
+    const char *m = audio_line(sdp, len, &mlen);
+    int pt = dtmf_sdp_event_pt(sdp, len);
+    char *out = m && pt >= 0 ? malloc(len + 1) : NULL;
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (const char *p = sdp, *end = sdp + len; p < end;) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t l = eol ? (size_t)(eol - p + 1) : (size_t)(end - p); /* with its break */
+        if (p == m) { /* the m= line without the format */
+            char num[12];
+            snprintf(num, sizeof num, "%d", pt);
+            size_t nl = strlen(num), i = 0;
+            int field = 0;
+            while (i < mlen) {
+                size_t start = i;
+                while (i < mlen && m[i] == ' ')
+                    i++;
+                size_t word = i;
+                while (i < mlen && m[i] != ' ')
+                    i++;
+                if (++field > 3 && i - word == nl && !strncmp(m + word, num, nl))
+                    continue; /* the format and the space before it */
+                memcpy(out + o, m + start, i - start);
+                o += i - start;
+            }
+            memcpy(out + o, m + mlen, l - mlen);
+            o += l - mlen;
+        } else if (!names_format(p, l, pt)) {
+            memcpy(out + o, p, l);
+            o += l;
+        }
+        p += l;
+    }
+    out[o] = '\0';
+    return out;
+}

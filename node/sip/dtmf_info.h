@@ -24,4 +24,12 @@ int dtmf_sdp_event_pt(const char *sdp, size_t len);
  * stream (the m= line's formats, a=rtpmap and a=fmtp 0-15); NULL on error. */
 char *dtmf_sdp_add_event(const char *sdp, int pt);
 
+/* A dynamic payload type (101 first, then 96..127) the SDP's audio stream does not list yet,
+ * or -1 when there is no audio stream or no free number. */
+int dtmf_sdp_free_pt(const char *sdp, size_t len);
+
+/* A copy of sdp (malloc'ed) without telephone-event: its format left out of the m=audio line,
+ * its a=rtpmap and a=fmtp lines removed. NULL on error or when it has none. */
+char *dtmf_sdp_drop_event(const char *sdp);
+
 #endif

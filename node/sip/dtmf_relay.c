@@ -1,4 +1,6 @@
-/* Media threads never touch SIP: they report an event's end through the media engine's sink,
+/* DTMF between the leg with telephone-event (A: c->dtmf_translate, B: c->dtmf_translate_b) and
+ * the leg without: that leg's RFC 4733 events become INFO on the other dialog, INFO the other way.
+ * Media threads never touch SIP: they report an event's end through the media engine's sink,
  * which only posts a line to a mailbox (node/common/mailbox, the API's way into the loop); the
  * loop then sends the INFO. The other way, a digit is played as RFC 4733 packets every 50 ms
  * from an su_timer on the loop: start (marker), updates with the growing duration, and the end
@@ -52,6 +54,12 @@ static void on_media_event(void *arg, const char *call_id, int leg, int event, i
         log_warn(call_id, "DTMF event lost: the signalling loop's queue is full");
 }
 
+/* The leg whose party has telephone-event when the call translates, or -1. */
+static int event_leg(const struct call *c)
+{
+    return c->dtmf_translate ? MEDIA_LEG_A : c->dtmf_translate_b ? MEDIA_LEG_B : -1;
+}
+
 static void on_event_line(void *arg, const char *text)
 {
     struct dtmf_relay *d = arg;
@@ -60,23 +68,24 @@ static void on_event_line(void *arg, const char *text)
         return;
     const char *call_id = text + off;
     struct call *c = calls_find_local(d->cs, call_id);
-    if (!c || c->state != CALL_CONFIRMED || !c->dtmf_translate || leg != MEDIA_LEG_A)
+    if (!c || c->state != CALL_CONFIRMED || event_leg(c) < 0 || leg != event_leg(c))
         return;
     char body[64];
     if (ms < DTMF_INFO_MIN_MS)
         ms = DTMF_INFO_MIN_MS;
     if (dtmf_info_format(event, ms, body, sizeof body) < 0)
         return;
-    nta_outgoing_t *o = dlg_send_body(c->calls, &c->b, sip_method_info, "INFO", 0,
+    struct dlg_side *other = leg == MEDIA_LEG_A ? &c->b : &c->a;
+    nta_outgoing_t *o = dlg_send_body(c->calls, other, sip_method_info, "INFO", 0,
                                       "application/dtmf-relay", body, NULL, NULL, NULL);
     if (!o) {
         log_warn(c->a.call_id, "call %s: cannot send the INFO for a DTMF event", c->uuid);
         return;
     }
     nta_outgoing_destroy(o);
-    log_info(c->a.call_id, "call %s: RFC 4733 event %d (%d ms) from the caller sent as INFO",
-             c->uuid, event, ms);
-    call_publish(c); /* B's CSeq moved: any node continuing the call must know */
+    log_info(c->a.call_id, "call %s: RFC 4733 event %d (%d ms) from the %s sent as INFO", c->uuid,
+             event, ms, leg == MEDIA_LEG_A ? "caller" : "callee");
+    call_publish(c); /* the other dialog's CSeq moved: any node continuing the call must know */
 }
 
 /* ---- INFO -> RFC 4733 ---- */
@@ -135,7 +144,9 @@ int dtmf_relay_info(struct call *c, int from_a, nta_incoming_t *irq, sip_t const
 {
     struct dtmf_relay *d = calls_deps(c->calls)->dtmf;
     int event, ms;
-    if (!d || !c->dtmf_translate || from_a || !sip->sip_payload || !sip->sip_content_type ||
+    /* A digit from the party without telephone-event, played toward the one with it. */
+    int toward = from_a ? MEDIA_LEG_B : MEDIA_LEG_A;
+    if (!d || event_leg(c) != toward || !sip->sip_payload || !sip->sip_content_type ||
         dtmf_info_parse(sip->sip_content_type->c_type, sip->sip_payload->pl_data,
                         sip->sip_payload->pl_len, &event, &ms) != 0)
         return 0;
@@ -147,7 +158,7 @@ int dtmf_relay_info(struct call *c, int from_a, nta_incoming_t *irq, sip_t const
         return 1;
     }
     strcpy(t->call_id, c->a.call_id);
-    t->leg = MEDIA_LEG_A;
+    t->leg = toward;
     t->event = event;
     t->total = (uint32_t)ms * 8;
     struct tone **p = &d->tones;
@@ -157,12 +168,25 @@ int dtmf_relay_info(struct call *c, int from_a, nta_incoming_t *irq, sip_t const
     d->ntones++;
     nta_incoming_treply(irq, SIP_200_OK, TAG_END());
     nta_incoming_destroy(irq);
-    log_info(c->a.call_id, "call %s: INFO digit %d (%d ms) from the callee played as RFC 4733",
-             c->uuid, event, ms);
-    call_publish(c); /* B's CSeq moved */
+    log_info(c->a.call_id, "call %s: INFO digit %d (%d ms) from the %s played as RFC 4733", c->uuid,
+             event, ms, from_a ? "caller" : "callee");
+    call_publish(c); /* the sender's CSeq moved */
     if (!d->ticking) /* the first packet goes now, the rest every TICK_MS */
         tick(NULL, NULL, (su_timer_arg_t *)d);
     return 1;
+}
+
+char *dtmf_relay_offer(struct call *c, char *sdp)
+{
+    if (!sdp || !c->offer || dtmf_sdp_event_pt(c->offer, strlen(c->offer)) >= 0 ||
+        dtmf_sdp_event_pt(sdp, strlen(sdp)) >= 0)
+        return sdp; /* A has events (relay, or the other way), or they are offered already */
+    int pt = dtmf_sdp_free_pt(sdp, strlen(sdp));
+    char *with = pt >= 0 ? dtmf_sdp_add_event(sdp, pt) : NULL;
+    if (!with)
+        return sdp; /* B is offered no events: its INFO still passes through */
+    free(sdp);
+    return with;
 }
 
 void dtmf_relay_answer(struct call *c, const char *b_sdp, size_t b_len, char **sdp)
@@ -171,8 +195,25 @@ void dtmf_relay_answer(struct call *c, const char *b_sdp, size_t b_len, char **s
         return;
     int pt_a = dtmf_sdp_event_pt(c->offer, strlen(c->offer));
     int pt_b = dtmf_sdp_event_pt(b_sdp, b_len);
-    if (pt_a < 0 || pt_b >= 0) { /* both have it (plain relay) or A has none: nothing to do */
-        c->dtmf_translate = 0;
+    c->dtmf_translate = 0;
+    c->dtmf_translate_b = 0;
+    if (pt_a < 0 && pt_b >= 0) {
+        /* B took the events the node offered for A: A, which offered none, must not see them
+         * in its answer (call_codec_answer leaves out what A did not offer; this is for an
+         * answer it did not rewrite). */
+        if (dtmf_sdp_event_pt(*sdp, strlen(*sdp)) >= 0) {
+            char *without = dtmf_sdp_drop_event(*sdp);
+            if (!without)
+                return; /* A may then send events B's leg takes: still translated */
+            free(*sdp);
+            *sdp = without;
+        }
+        c->dtmf_translate_b = 1;
+        c->dtmf_pt_b = pt_b;
+        media_leg_set_events(c->media, MEDIA_LEG_B, pt_b, 1);
+        return;
+    }
+    if (pt_a < 0 || pt_b >= 0) { /* both have it (plain relay) or neither: nothing to do */
         media_leg_set_events(c->media, MEDIA_LEG_A, pt_a, 0);
         return;
     }

@@ -1,7 +1,7 @@
-/* DTMF between a party with RFC 4733 telephone-event and one without it: the caller's events
- * (detected on the media threads) become SIP INFO to the callee, and the callee's INFO
- * (application/dtmf-relay or application/dtmf) becomes RFC 4733 packets to the caller. When both
- * legs have telephone-event the events are simply relayed with the audio. */
+/* DTMF between a party with RFC 4733 telephone-event and one without it, either way round: the
+ * events of the one with it (detected on the media threads) become SIP INFO to the other, and
+ * the other's INFO (application/dtmf-relay or application/dtmf) becomes RFC 4733 packets to it.
+ * When both legs have telephone-event the events are simply relayed with the audio. */
 #ifndef TANDEM_DTMF_RELAY_H
 #define TANDEM_DTMF_RELAY_H
 
@@ -16,9 +16,14 @@ void dtmf_relay_bind(struct dtmf_relay *d, struct calls *cs);
 /* After the calls (and so every media session) are gone. */
 void dtmf_relay_destroy(struct dtmf_relay *d);
 
+/* The offer for B (malloc'ed, taken): when A's offer has no telephone-event, B is offered it
+ * (a payload type free in the offer, 101 if it can), so a B that has it can translate. */
+char *dtmf_relay_offer(struct call *c, char *sdp);
+
 /* B's SDP (offer answer) is about to reach A as *sdp (malloc'ed, B's rewritten for A): when A
  * offered telephone-event and B's SDP has none, the call translates, and *sdp gets A's
- * telephone-event type back so A keeps sending events to the node. */
+ * telephone-event type back so A keeps sending events to the node. When B took the events
+ * the node offered for an A without them, it translates the other way, and *sdp loses them. */
 void dtmf_relay_answer(struct call *c, const char *b_sdp, size_t b_len, char **sdp);
 
 /* An INFO in a call held here: 1 when it was a digit from the party without telephone-event,

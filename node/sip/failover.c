@@ -122,6 +122,11 @@ static void on_claimed(void *arg, int outcome, json_t *records)
         schedule_retry(cl);
         return;
     }
+    if (outcome == 3) {
+        log_debug(NULL, "failover: %s is ours already, nothing new left", cl->gone.name);
+        claim_free(cl);
+        return;
+    }
     if (outcome == 0 || outcome == 2) {
         if (outcome == 0 || !cl->sweep)
             log_warn(NULL, "failover: %s is claimed by another node: leaving it", cl->gone.name);

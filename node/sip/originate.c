@@ -4,6 +4,7 @@
  * anchored on the node, so "from" never needs a second offer when "to" answers. */
 #include "sip/b2bua.h"
 #include "sip/prack.h"
+#include "sip/session_timer.h"
 
 #include "common/log.h"
 #include "media/media.h"
@@ -64,6 +65,9 @@ static int on_a_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t
         prack_fork_provisional(c, f, sip); /* a reliable 18x from the phone called first */
         return 0;
     }
+    const char *phrase = sip && sip->sip_status ? sip->sip_status->st_phrase : "";
+    if (status == 422 && !c->a.call_id[0] && b2bua_fork_422(c, f, sip, &status, &phrase))
+        return 0; /* sent again with the phone's Min-SE (RFC 4028 7.4) */
     if (status < 300) {
         if (f->answered) {
             b2bua_ack_fork(c, f);
@@ -94,6 +98,8 @@ static int on_a_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t
             b2bua_fail(c, 488, "Not Acceptable Here", "the first party answered without SDP");
             return 0;
         }
+        /* what the phone took on for session timers is what the callee is asked for */
+        session_timer_first_party(c, f->st_asked, f->st_min_se, sip);
         log_info(c->a.call_id, "call %s: %s answered, calling %s", c->uuid, c->caller, c->callee);
         connect_b(c);
         return 0;
@@ -147,11 +153,9 @@ static void ring_a(void *arg, json_t *bindings)
         snprintf(f->side.destination, sizeof f->side.destination, "sip:%s;transport=%s", received,
                  transport);
         f->side.media_port = c->a.media_port;
-        f->invite_cseq = 1;
-        f->orq = dlg_send(c->calls, &f->side, sip_method_invite, "INVITE", 0, offer, on_a_response,
-                          (nta_outgoing_magic_t *)f);
-        if (!f->orq) {
-            free(f);
+        /* with Session-Expires per calls.session_expires (fork_invite.c) */
+        if (b2bua_fork_invite(c, f, offer, NULL, on_a_response) != 0) {
+            b2bua_fork_free(f);
             continue;
         }
         f->next = c->forks;

@@ -17,7 +17,8 @@
 #include <string.h>
 
 #define TICK_MS 200
-#define OWN_CHECK_TICKS 5  /* ask who holds our claim every second while we lack our address */
+/* Ask who holds our claim every second while we lack our address or hold calls. */
+#define OWN_CHECK_TICKS 5
 #define GIVE_BACK_TICKS 10 /* look for taken-over addresses without calls every two seconds */
 #define MAX_ADOPTED 16
 
@@ -47,9 +48,11 @@ static const char *own(const struct service_address *sa)
     return membership_self(sa->members)->service_address;
 }
 
+/* Only in VIP mode does a successor take this node's address; in re-INVITE mode the address
+ * stays here, fenced or not, so the node keeps serving registrations and answering 503. */
 static int managing(const struct service_address *sa)
 {
-    return sa->cfg->cluster_vip_interface[0] != 0;
+    return sa->cfg->cluster_vip_interface[0] != 0 && strcmp(sa->cfg->cluster_failover, "vip") == 0;
 }
 
 static void drop_address(struct service_address *sa, const char *address)
@@ -75,12 +78,38 @@ static void fence(struct service_address *sa)
              managing(sa) ? ", service addresses released" : "");
 }
 
-static void on_holder(void *arg, const char *holder, int store_down)
+/* Another node claimed this node while it was alive: the ring lost sight of it for a moment (a
+ * flap under load, a partition shorter than the fence). The calls set up before the claim are
+ * the claimant's now; holding on to them too would relay their media twice and write two CDRs. */
+static void claimed_alive(struct service_address *sa, const char *holder, long long at_ms)
+{
+    int n = calls_let_go_before(sa->calls, at_ms);
+    if (managing(sa)) {
+        drop_address(sa, own(sa));
+        for (int i = 0; i < sa->nadopted; i++)
+            drop_address(sa, sa->adopted[i].address);
+        sa->nadopted = 0;
+        sa->own_missing = 1;
+        snprintf(sa->told_holder, sizeof sa->told_holder, "%s", holder);
+    }
+    if (n || managing(sa))
+        log_warn(NULL,
+                 "claimed by %s while alive (the others lost sight of this node): %d call(s) "
+                 "left to it%s",
+                 holder, n, managing(sa) ? ", service addresses released" : "");
+}
+
+static void on_holder(void *arg, const char *holder, long long at_ms, int store_down)
 {
     struct service_address *sa = arg;
     sa->asking = 0;
-    if (store_down || !sa->own_missing || !sa->quorate)
+    if (store_down || !sa->quorate)
         return;
+    if (!sa->own_missing || !managing(sa)) {
+        if (holder && strcmp(holder, sa->cfg->node_id) != 0 && calls_count(sa->calls) > 0)
+            claimed_alive(sa, holder, at_ms);
+        return;
+    }
     if (holder && strcmp(holder, sa->cfg->node_id) != 0) {
         if (strcmp(sa->told_holder, holder) != 0) {
             drop_address(sa, own(sa)); /* configured at boot, maybe: two holders is split brain */
@@ -138,14 +167,15 @@ static void on_tick(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
         fence(sa);
     }
     sa->quorate = quorate;
-    if (!managing(sa) || !quorate)
+    if (!quorate)
         return;
-    if (sa->own_missing && !sa->asking && sa->ticks % OWN_CHECK_TICKS == 0) {
+    int ask = managing(sa) && sa->own_missing ? 1 : calls_count(sa->calls) > 0;
+    if (ask && !sa->asking && sa->ticks % OWN_CHECK_TICKS == 0) {
         sa->asking = 1;
         if (call_store_claim_holder(sa->store, sa->cfg->node_id, on_holder, sa) != 0)
             sa->asking = 0;
     }
-    if (sa->ticks % GIVE_BACK_TICKS == 0)
+    if (managing(sa) && sa->ticks % GIVE_BACK_TICKS == 0)
         give_back_idle(sa);
 }
 

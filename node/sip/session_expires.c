@@ -66,3 +66,12 @@ int st_parse_refresher(const char *s)
         return ST_UAS;
     return ST_NONE;
 }
+
+int st_retry_interval(int asked, long min_se_422, int max, int tries)
+{
+    if (tries >= ST_MAX_422_RETRIES || min_se_422 <= 0 || min_se_422 <= asked)
+        return -1;
+    if (min_se_422 > max)
+        return -2;
+    return (int)min_se_422;
+}

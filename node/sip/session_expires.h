@@ -37,6 +37,17 @@ const char *st_refresher_name(int party);
  * sends BYE min(32 s, interval/3) before the session would expire). */
 long long st_deadline_ms(long long now_ms, int interval);
 
+/* The longest Session-Expires the node takes or asks for (a day), and how often one INVITE is
+ * sent again after a 422 before the node gives up on that callee. */
+#define ST_MAX_INTERVAL 86400
+#define ST_MAX_422_RETRIES 2
+
+/* A 422 (RFC 4028 6, 7.4) to an INVITE that asked for `asked` seconds (0: no Session-Expires),
+ * after `tries` retries: the interval to ask next, the 422's Min-SE, which also goes in the
+ * retry's Min-SE. -1 when the 422 names no Min-SE above what was asked (the same INVITE would
+ * get the same answer) or tries reached ST_MAX_422_RETRIES; -2 when its Min-SE is above max. */
+int st_retry_interval(int asked, long min_se_422, int max, int tries);
+
 /* "uac"/"uas" (any case) to enum st_refresher; ST_NONE for NULL or anything else. */
 int st_parse_refresher(const char *s);
 

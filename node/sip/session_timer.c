@@ -58,14 +58,51 @@ int session_timer_invite(struct call *c, sip_t const *sip)
     return -1;
 }
 
-void session_timer_b_headers(const struct call *c, char *out, size_t len)
+void session_timer_fork_headers(const struct call *c, int first_party, int asked, int min_se,
+                                char *out, size_t len)
 {
     const struct tandem_config *cfg = calls_deps(c->calls)->cfg;
+    int floor = cfg->calls_min_se;
+    if (!first_party && c->st_a.min_se > floor)
+        floor = c->st_a.min_se;
+    if (min_se > floor)
+        floor = min_se;
+    int interval = asked > 0 ? asked : first_party ? cfg->calls_session_expires : c->st_asked;
     out[0] = '\0';
-    if (c->st_asked > 0)
-        snprintf(out, len, "Session-Expires: %d;refresher=%s\r\nMin-SE: %d\r\n", c->st_asked,
-                 st_ask_refresher(&c->st_a) == ST_UAC ? "uac" : "uas",
-                 c->st_a.min_se > cfg->calls_min_se ? c->st_a.min_se : cfg->calls_min_se);
+    if (interval <= 0)
+        return;
+    /* The party called first is the UAS of the node's INVITE: refresher=uas asks it to refresh
+     * (the node cannot); a caller's refreshes pass through as the node's, "uac" toward B. */
+    const char *who = first_party || st_ask_refresher(&c->st_a) != ST_UAC ? "uas" : "uac";
+    snprintf(out, len, "Session-Expires: %d;refresher=%s\r\nMin-SE: %d\r\n", interval, who, floor);
+}
+
+void session_timer_b_headers(const struct call *c, char *out, size_t len)
+{
+    session_timer_fork_headers(c, 0, 0, 0, out, len);
+}
+
+void session_timer_first_party(struct call *c, int asked, int min_se, sip_t const *sip)
+{
+    const struct tandem_config *cfg = calls_deps(c->calls)->cfg;
+    int interval = asked > 0 ? asked : cfg->calls_session_expires;
+    int floor = min_se > cfg->calls_min_se ? min_se : cfg->calls_min_se;
+    struct st_params p;
+    params_of(sip, &p);
+    memset(&c->st_a, 0, sizeof c->st_a);
+    c->st_asked = 0;
+    if (interval <= 0)
+        return; /* the node asked for no timer: neither is B asked for one */
+    /* As a caller: its refreshing ("uas" in its 2xx, it is the UAS there) is a caller's "uac",
+     * and a 2xx leaving it to the node is a caller asking the node to refresh. */
+    c->st_a.timer = p.timer || p.expires > 0;
+    c->st_a.expires = p.expires;
+    c->st_a.refresher = p.refresher == ST_UAS ? ST_UAC : p.refresher == ST_UAC ? ST_UAS : ST_NONE;
+    c->st_a.min_se = floor;
+    int unused;
+    c->st_asked = st_request_interval(&c->st_a, floor, interval, &unused);
+    if (c->st_asked < 0) /* its 2xx went below the Min-SE it was sent: B is asked for ours */
+        c->st_asked = interval > floor ? interval : floor;
 }
 
 static void schedule(struct call *c)

@@ -13,6 +13,15 @@ int session_timer_invite(struct call *c, sip_t const *sip);
 
 /* Header lines for the INVITE to B ("Session-Expires: ...\r\nMin-SE: ...\r\n"), "" for none. */
 void session_timer_b_headers(const struct call *c, char *out, size_t len);
+/* The same for one fork: asked and min_se, when a 422 raised them (else 0), override the call's.
+ * first_party: the INVITE of an originated call to the party called first, which is asked
+ * for calls.session_expires and to refresh itself (the node refreshes nothing). */
+void session_timer_fork_headers(const struct call *c, int first_party, int asked, int min_se,
+                                char *out, size_t len);
+/* Originate: the party called first answered (2xx sip) the INVITE that asked for asked
+ * seconds (0: calls.session_expires) with Min-SE min_se (0: calls.min_se). It then plays the
+ * caller's part: what it took on (refreshing or not) is what the callee is asked for. */
+void session_timer_first_party(struct call *c, int asked, int min_se, sip_t const *sip);
 
 /* B answered with a 2xx: the session's interval and refresher are settled and its deadline
  * scheduled (the record is written by the caller). */

@@ -10,6 +10,7 @@
 #include "membership.h"
 #include "sip/call.h"
 #include "sip/dtmf_relay.h"
+#include "sip/call_recover.h"
 #include "sip/failover.h"
 #include "sip/gateway_health.h"
 #include "sip/keepalive.h"
@@ -414,6 +415,7 @@ void sip_server_destroy(struct sip_server *s)
         }
     }
     service_address_destroy(s->addresses, handing_over);
+    calls_recover_shutdown(); /* before the calls: an answer may not find a freed call */
     calls_destroy(s->calls);
     dtmf_relay_destroy(s->dtmf);         /* after the calls: no media session can report any more */
     gateway_health_destroy(s->gateways); /* after the calls: their slots are in it */

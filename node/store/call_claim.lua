@@ -3,8 +3,9 @@
 -- 4 tandem:stexp:<dead>, 5 tandem:stexp:<successor> (session-timer deadlines move too).
 -- ARGV: 1 successor, 2 fencing token (ring id), 3 now (unix ms).
 -- Returns {0} when a claim with an equal or higher token by another node stands, {2} when
--- another node claimed it before and nothing is left, else {1, record, record, ...}: the dead
--- node's call records, whose uuids move to the successor's set.
+-- another node claimed it before and nothing is left, {3} when the claim is already ours and
+-- nothing new is left (a sweep must not mistake that for "nothing to hold"), else
+-- {1, record, record, ...}: the dead node's call records, whose uuids move to the successor's set.
 local by = redis.call('HGET', KEYS[1], 'by')
 local token = tonumber(redis.call('HGET', KEYS[1], 'token') or '-1')
 if by and by ~= ARGV[1] and token >= tonumber(ARGV[2]) then
@@ -12,6 +13,9 @@ if by and by ~= ARGV[1] and token >= tonumber(ARGV[2]) then
 end
 if by and by ~= ARGV[1] and redis.call('SCARD', KEYS[2]) == 0 then
   return {2} -- taken over before, nothing left: the claim (and the address) stay with its holder
+end
+if by == ARGV[1] and redis.call('SCARD', KEYS[2]) == 0 then
+  return {3}
 end
 redis.call('HSET', KEYS[1], 'by', ARGV[1], 'token', ARGV[2], 'at', ARGV[3])
 redis.call('EXPIRE', KEYS[1], 86400)

@@ -187,7 +187,7 @@ static void on_claimed(void *arg, redisReply *reply)
              reply->element[0]->type == REDIS_REPLY_INTEGER;
     if (!ok) {
         c->cb(c->arg, -1, NULL);
-    } else if (reply->element[0]->integer == 0 || reply->element[0]->integer == 2) {
+    } else if (reply->element[0]->integer != 1) {
         c->cb(c->arg, (int)reply->element[0]->integer, NULL);
     } else {
         json_t *records = json_array();
@@ -293,10 +293,13 @@ struct holder_call {
 static void on_holder(void *arg, redisReply *reply)
 {
     struct holder_call *h = arg;
-    if (!reply || reply->type == REDIS_REPLY_ERROR)
-        h->cb(h->arg, NULL, 1);
-    else
-        h->cb(h->arg, reply->type == REDIS_REPLY_STRING ? reply->str : NULL, 0);
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+        h->cb(h->arg, NULL, 0, 1);
+    } else {
+        redisReply *by = reply->element[0], *at = reply->element[1];
+        h->cb(h->arg, by->type == REDIS_REPLY_STRING ? by->str : NULL,
+              at->type == REDIS_REPLY_STRING ? strtoll(at->str, NULL, 10) : 0, 0);
+    }
     free(h);
 }
 
@@ -309,8 +312,8 @@ int call_store_claim_holder(struct call_store *cs, const char *node, call_holder
     h->arg = arg;
     char key[96];
     snprintf(key, sizeof key, "tandem:claim:%s", node);
-    const char *argv[] = {"HGET", key, "by"};
-    if (redis_conn_command(cs->redis, on_holder, h, 3, argv, NULL) != 0) {
+    const char *argv[] = {"HMGET", key, "by", "at"};
+    if (redis_conn_command(cs->redis, on_holder, h, 4, argv, NULL) != 0) {
         free(h);
         return -1;
     }

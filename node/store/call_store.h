@@ -31,7 +31,8 @@ int call_store_delete(struct call_store *cs, const char *uuid, const char *call_
 
 /* outcome 1: the claim is ours and records (borrowed; an array of call records) are the dead
  * node's calls, now in self's set; 0: another node holds a claim with an equal or higher token;
- * 2: another node took it over before and nothing is left; -1: Redis could not be asked. */
+ * 2: another node took it over before and nothing is left; 3: the claim is self's already and
+ * nothing new is left; -1: Redis could not be asked. */
 typedef void call_claim_f(void *arg, int outcome, json_t *records);
 /* Claims a dead node's calls with a fencing token (call_claim.lua). 0 when sent (cb called
  * once), -1 when Redis is unavailable. */
@@ -43,9 +44,9 @@ int call_store_claim(struct call_store *cs, const char *dead, const char *self,
 typedef void call_check_f(void *arg, int exists, int hangup, int store_down);
 int call_store_check(struct call_store *cs, const char *uuid, call_check_f *cb, void *arg);
 
-/* Who holds a claim on node's calls and address: holder NULL when nobody does; store_down 1
- * when Redis could not be asked. */
-typedef void call_holder_f(void *arg, const char *holder, int store_down);
+/* Who holds a claim on node's calls and address, and since when (unix ms): holder NULL when
+ * nobody does; store_down 1 when Redis could not be asked. */
+typedef void call_holder_f(void *arg, const char *holder, long long at_ms, int store_down);
 int call_store_claim_holder(struct call_store *cs, const char *node, call_holder_f *cb, void *arg);
 /* Ends self's claim on dead (call_release.lua), fire and forget. */
 int call_store_claim_release(struct call_store *cs, const char *dead, const char *self);

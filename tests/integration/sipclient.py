@@ -6,6 +6,7 @@ import re
 import socket
 import ssl
 import string
+import time
 
 
 def _rand(n=10):
@@ -100,9 +101,22 @@ class SipClient:
             self.sock.sendall(data)
         return self.read_response() if expect_reply else None
 
-    def read_response(self):
-        """The next final response; requests from the server (keepalive OPTIONS) are answered."""
+    def read_response(self, timeout=10.0):
+        """The next final response; requests from the server (keepalive OPTIONS) are answered.
+        Bounded as a whole, not per read: a server that keeps pinging must not keep us here."""
+        per_read = self.sock.gettimeout() or 5.0
+        deadline = time.monotonic() + max(timeout, per_read)
+        try:
+            return self._read_final(deadline, per_read)
+        finally:
+            self.sock.settimeout(per_read)
+
+    def _read_final(self, deadline, per_read):
         while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no final response before the deadline")
+            self.sock.settimeout(min(per_read, left))
             if self.transport == "udp":
                 data, peer = self.sock.recvfrom(65535)
                 text = data.decode(errors="replace")

@@ -1,6 +1,6 @@
-"""DTMF between a caller with RFC 4733 telephone-event and a callee without it: the caller's
-events reach the callee as SIP INFO (one per digit, with its duration), and the callee's INFO
-reaches the caller as well-formed RFC 4733 packets continuing the audio stream."""
+"""DTMF between a party with RFC 4733 telephone-event and one without it, either way round:
+the events of the one with it reach the other as SIP INFO (one per digit, with its duration),
+and the other's INFO reaches it as well-formed RFC 4733 packets continuing the audio stream."""
 import struct
 import time
 
@@ -152,6 +152,120 @@ def test_both_sides_with_telephone_event_stay_a_plain_relay(node):
     assert len(relayed) == 5 and all(p["pt"] == 101 for p in relayed)
     with pytest.raises(TimeoutError):
         callee.next(timeout=0.5, want=lambda m: m.is_request and m.method == "INFO")
+    assert caller.bye().status == 200
+    callee.expect_bye()
+    caller.close()
+    callee.close()
+
+
+@pytest.fixture
+def reverse_call(node):
+    """A connected call the other way round: the caller offers PCMU and PCMA only, the callee
+    takes the telephone-event the node adds to its offer."""
+    caller = Phone(node.sip_port, "7001", DOMAIN, PASSWORD)
+    callee = Phone(node.sip_port, "7002", DOMAIN, PASSWORD)
+    caller.register()
+    callee.register()
+    caller.call("7002", wait_final=False, body=sdp_offer(caller.rtp.ip, caller.rtp.port,
+                                                          pts=(0, 8)))
+    inv = callee.answer()  # PCMU, PCMA and telephone-event 101
+    final = caller.next(want=lambda m: not m.is_request and m.cseq()[1] == "INVITE"
+                        and m.status >= 200)
+    assert final.status == 200
+    caller.confirm(final)
+    callee.next(want=lambda m: m.is_request and m.method == "ACK")
+    yield caller, callee, inv, final
+    caller.close()
+    callee.close()
+
+
+def m_formats(body):
+    return [l for l in body.split("\r\n") if l.startswith("m=audio")][0].split()[3:]
+
+
+def test_callee_events_reach_a_caller_without_telephone_event_as_info(reverse_call):
+    caller, callee, inv, final = reverse_call
+    # The callee is offered telephone-event (101: free in the caller's offer); the caller's
+    # answer has none, as it offered none.
+    assert "101" in m_formats(inv.body) and "a=rtpmap:101 telephone-event/8000" in inv.body
+    assert "telephone-event" not in final.body and m_formats(final.body) == ["0", "8"]
+    node_b = sdp_media(inv.body)
+    for digit, code, samples in (("9", 9, 960), ("*", 10, 1600)):
+        event_packets(callee.rtp, node_b, code, samples)
+        info = caller.next(want=lambda m: m.is_request and m.method == "INFO")
+        caller.respond(info, 200, "OK")
+        assert info.header("content-type") == "application/dtmf-relay"
+        assert info.header("call-id") == caller.dialog["call_id"]
+        body = info_body(info)
+        assert body["Signal"] == digit and body["Duration"] == str(samples // 8)
+    with pytest.raises(TimeoutError):
+        caller.next(timeout=0.5, want=lambda m: m.is_request and m.method == "INFO")
+    # The caller, which took no events, gets none of the callee's packets.
+    assert not [d for d, _ in caller.rtp.receive(seconds=0.3) if d[1] & 0x7F == 101]
+    assert caller.bye().status == 200
+    callee.expect_bye()
+
+
+def test_caller_info_reaches_the_callee_as_rfc4733_with_its_payload_type(reverse_call):
+    caller, callee, inv, final = reverse_call
+    node_a = sdp_media(final.body)
+    caller.rtp.send(node_a, count=5, tag=b"G")
+    audio = parse(callee.rtp.receive(seconds=3, want=5))
+    assert len(audio) == 5
+    caller.send_in_dialog("INFO", body="Signal=4\r\nDuration=120\r\n",
+                          content_type="application/dtmf-relay")
+    cseq = caller.dialog["cseq"]
+    ok = caller.next(want=lambda m: not m.is_request and m.cseq() == (cseq, "INFO"))
+    assert ok.status == 200
+    events = parse(callee.rtp.receive(seconds=2, want=5))
+    # The INFO itself is not relayed: the callee gets the digit only as RFC 4733.
+    with pytest.raises(TimeoutError):
+        callee.next(timeout=0.3, want=lambda m: m.is_request and m.method == "INFO")
+    assert [e["pt"] for e in events] == [101] * 5
+    assert [e["marker"] for e in events] == [True, False, False, False, False]
+    blocks = [struct.unpack("!BBH", e["payload"][:4]) for e in events]
+    assert [b[0] for b in blocks] == [4] * 5
+    assert [b[2] for b in blocks] == [400, 800, 960, 960, 960]
+    assert [bool(b[1] & 0x80) for b in blocks] == [False, False, True, True, True]
+    stream = audio + events
+    assert {p["ssrc"] for p in stream} == {audio[0]["ssrc"]}
+    assert [(p["seq"] - audio[0]["seq"]) & 0xFFFF for p in stream] == list(range(len(stream)))
+    assert len({e["ts"] for e in events}) == 1
+    # application/dtmf: the digit alone, for the default 100 ms.
+    caller.send_in_dialog("INFO", body="#", content_type="application/dtmf")
+    cseq = caller.dialog["cseq"]
+    assert caller.next(want=lambda m: not m.is_request
+                       and m.cseq() == (cseq, "INFO")).status == 200
+    events = parse(callee.rtp.receive(seconds=2, want=4))
+    assert [e["pt"] for e in events] == [101] * 4
+    assert [struct.unpack("!BBH", e["payload"][:4]) for e in events] == [
+        (11, 10, 400), (11, 0x80 | 10, 800), (11, 0x80 | 10, 800), (11, 0x80 | 10, 800)]
+    assert caller.bye().status == 200
+    callee.expect_bye()
+
+
+def test_neither_with_telephone_event_passes_info_through(node):
+    caller = Phone(node.sip_port, "7001", DOMAIN, PASSWORD)
+    callee = Phone(node.sip_port, "7002", DOMAIN, PASSWORD)
+    caller.register()
+    callee.register()
+    caller.call("7002", wait_final=False, body=sdp_offer(caller.rtp.ip, caller.rtp.port,
+                                                          pts=(0, 8)))
+    callee.answer(sdp=lambda inv: sdp_offer(callee.rtp.ip, callee.rtp.port, pts=(0, 8)))
+    final = caller.next(want=lambda m: not m.is_request and m.cseq()[1] == "INVITE"
+                        and m.status >= 200)
+    caller.confirm(final)
+    callee.next(want=lambda m: m.is_request and m.method == "ACK")
+    caller.send_in_dialog("INFO", body="Signal=2\r\nDuration=200\r\n",
+                          content_type="application/dtmf-relay")
+    info = callee.next(want=lambda m: m.is_request and m.method == "INFO")
+    assert info.header("content-type") == "application/dtmf-relay"
+    assert info_body(info) == {"Signal": "2", "Duration": "200"}
+    callee.respond(info, 200, "OK")
+    cseq = caller.dialog["cseq"]
+    assert caller.next(want=lambda m: not m.is_request
+                       and m.cseq() == (cseq, "INFO")).status == 200
+    assert not [d for d, _ in callee.rtp.receive(seconds=0.3) if d[1] & 0x7F == 101]
     assert caller.bye().status == 200
     callee.expect_bye()
     caller.close()

@@ -341,19 +341,28 @@ def test_transcoded_call_survives_with_its_transcoder(tenant, mode):
     heir.stop()
 
 
-def test_dtmf_translation_survives(tenant):
-    """Caller with telephone-event, callee without: after kill -9 the successor still turns
-    the callee's INFO into RFC 4733 packets to the caller, and the caller's events into INFO."""
+@pytest.mark.parametrize("way", ["caller_has_events", "callee_has_events"])
+def test_dtmf_translation_survives(tenant, way):
+    """One party with telephone-event, the other without (either way round): after kill -9 the
+    successor still turns the INFO of the one without into RFC 4733 packets to the other, and
+    the other's events into INFO."""
     stack, first, _ = tenant
     alone(first)
-    dead = stack.node("fo-m1", sip__address="127.0.0.15", **SETTINGS)
-    heir = stack.node("fo-m2", sip__address="127.0.0.16", **SETTINGS)
-    caller = Phone(dead.sip_port, "6003", DOMAIN, PASSWORD, host="127.0.0.15")
-    callee = Phone(dead.sip_port, "6004", DOMAIN, PASSWORD, host="127.0.0.15")
+    ips, names = (("127.0.0.15", "127.0.0.16"), ("fo-m1", "fo-m2")) if way == "caller_has_events" \
+        else (("127.0.0.19", "127.0.0.20"), ("fo-n1", "fo-n2"))
+    dead = stack.node(names[0], sip__address=ips[0], **SETTINGS)
+    heir = stack.node(names[1], sip__address=ips[1], **SETTINGS)
+    caller = Phone(dead.sip_port, "6003", DOMAIN, PASSWORD, host=ips[0])
+    callee = Phone(dead.sip_port, "6004", DOMAIN, PASSWORD, host=ips[0])
     caller.register()
     callee.register()
-    caller.call("6004", wait_final=False)
-    inv = callee.answer(sdp=lambda inv: sdp_offer(callee.rtp.ip, callee.rtp.port, pts=(0, 8)))
+    if way == "caller_has_events":
+        caller.call("6004", wait_final=False)
+        inv = callee.answer(sdp=lambda inv: sdp_offer(callee.rtp.ip, callee.rtp.port, pts=(0, 8)))
+    else:  # the node offers the callee telephone-event 101 (free in the caller's offer)
+        caller.call("6004", wait_final=False,
+                    body=sdp_offer(caller.rtp.ip, caller.rtp.port, pts=(0, 8)))
+        inv = callee.answer()
     final = caller.next(want=lambda m: not m.is_request and m.cseq()[1] == "INVITE"
                         and m.status >= 200)
     assert final.status == 200
@@ -361,26 +370,30 @@ def test_dtmf_translation_survives(tenant):
     callee.next(want=lambda m: m.is_request and m.method == "ACK")
     time.sleep(0.3)  # the answered call's record is written
     kill9(dead)
-    wait_for(lambda: "recovered from fo-m1 (VIP)" in heir.log(), timeout=15,
+    wait_for(lambda: f"recovered from {names[0]} (VIP)" in heir.log(), timeout=15,
              what="the survivor to recover the call")
-    assert "DTMF translation (leg a, telephone-event 101) restored" in heir.log()
+    leg = "a" if way == "caller_has_events" else "b"
+    assert f"DTMF translation (leg {leg}, telephone-event 101) restored" in heir.log()
 
-    # The callee's INFO, answered by the successor, reaches the caller as RFC 4733.
-    node_a, node_b = sdp_media(final.body), sdp_media(inv.body)
-    callee.rtp.send(node_b, count=5, tag=b"E")
-    assert len(caller.rtp.receive(seconds=3, want=5)) == 5
-    callee.send_in_dialog("INFO", body="Signal=7\r\nDuration=120\r\n",
-                          content_type="application/dtmf-relay")
-    cseq = callee.dialog["cseq"]
-    ok = callee.next(want=lambda m: not m.is_request and m.cseq() == (cseq, "INFO"))
-    assert ok.status == 200 and ok.peer == ("127.0.0.15", dead.sip_port)
-    events = dtmf_parse(caller.rtp.receive(seconds=2, want=5))
+    # The INFO of the party without events, answered by the successor, reaches the other
+    # party as RFC 4733 at its type.
+    has, lacks = (caller, callee) if way == "caller_has_events" else (callee, caller)
+    to_has, to_lacks = (sdp_media(final.body), sdp_media(inv.body)) if has is caller \
+        else (sdp_media(inv.body), sdp_media(final.body))
+    lacks.rtp.send(to_lacks, count=5, tag=b"E")
+    assert len(has.rtp.receive(seconds=3, want=5)) == 5
+    lacks.send_in_dialog("INFO", body="Signal=7\r\nDuration=120\r\n",
+                         content_type="application/dtmf-relay")
+    cseq = lacks.dialog["cseq"]
+    ok = lacks.next(want=lambda m: not m.is_request and m.cseq() == (cseq, "INFO"))
+    assert ok.status == 200 and ok.peer == (ips[0], dead.sip_port)
+    events = dtmf_parse(has.rtp.receive(seconds=2, want=5))
     assert [e["pt"] for e in events] == [101] * 5
     assert [struct.unpack("!BBH", e["payload"][:4])[0] for e in events] == [7] * 5
-    # The caller's RFC 4733 event reaches the callee as INFO.
-    event_packets(caller.rtp, node_a, 5, 1280)
-    info = callee.next(want=lambda m: m.is_request and m.method == "INFO")
-    callee.respond(info, 200, "OK")
+    # The events of the party with them reach the other as INFO.
+    event_packets(has.rtp, to_has, 5, 1280)
+    info = lacks.next(want=lambda m: m.is_request and m.method == "INFO")
+    lacks.respond(info, 200, "OK")
     assert info_body(info)["Signal"] == "5" and info_body(info)["Duration"] == "160"
 
     assert caller.bye().status == 200

@@ -102,6 +102,19 @@ static void media_state_round_trips(void **state)
     }
     assert_int_equal(back.dtmf_translate, 1);
     assert_int_equal(back.dtmf_pt_a, 101);
+    assert_int_equal(back.dtmf_translate_b, 0);
+
+    /* The other way round: the callee has telephone-event, the caller not. */
+    c.dtmf_translate = 0;
+    c.dtmf_translate_b = 1;
+    c.dtmf_pt_b = 96;
+    memset(&back, 0, sizeof back);
+    j = call_to_json(&c);
+    assert_int_equal(call_from_json(&back, j), 0);
+    json_decref(j);
+    assert_int_equal(back.dtmf_translate, 0);
+    assert_int_equal(back.dtmf_translate_b, 1);
+    assert_int_equal(back.dtmf_pt_b, 96);
     assert_string_equal(back.gw_slot, c.gw_slot);
     assert_string_equal(back.tenant_slot, c.tenant_slot);
 

@@ -93,12 +93,46 @@ static void add_event_to_sdp(void **state)
     assert_null(dtmf_sdp_add_event("v=0\r\n", 96));
 }
 
+static void free_pt_prefers_101(void **state)
+{
+    (void)state;
+    const char *plain = "v=0\r\nm=audio 4000 RTP/AVP 0 8\r\n";
+    assert_int_equal(dtmf_sdp_free_pt(plain, strlen(plain)), 101);
+    const char *taken = "v=0\r\nm=audio 4000 RTP/AVP 0 101 96\r\n";
+    assert_int_equal(dtmf_sdp_free_pt(taken, strlen(taken)), 97);
+    assert_int_equal(dtmf_sdp_free_pt("v=0\r\n", 5), -1);
+}
+
+static void drop_event_from_sdp(void **state)
+{
+    (void)state;
+    const char *with = "v=0\r\nm=audio 4000 RTP/AVP 0 101 8\r\na=rtpmap:0 PCMU/8000\r\n"
+                       "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
+                       "a=rtpmap:8 PCMA/8000\r\na=sendrecv\r\n";
+    char *out = dtmf_sdp_drop_event(with);
+    assert_non_null(out);
+    assert_string_equal(out, "v=0\r\nm=audio 4000 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\n"
+                             "a=rtpmap:8 PCMA/8000\r\na=sendrecv\r\n");
+    assert_int_equal(dtmf_sdp_event_pt(out, strlen(out)), -1);
+    free(out);
+    /* an added event comes off again, leaving the SDP as it was */
+    const char *plain = "v=0\r\nm=audio 4000 RTP/AVP 0 8\r\na=sendrecv\r\n";
+    char *added = dtmf_sdp_add_event(plain, 101);
+    assert_non_null(added);
+    out = dtmf_sdp_drop_event(added);
+    assert_string_equal(out, plain);
+    free(out);
+    free(added);
+    assert_null(dtmf_sdp_drop_event(plain)); /* none to drop */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(dtmf_relay_bodies),  cmocka_unit_test(dtmf_bodies_and_others),
-        cmocka_unit_test(format_round_trips), cmocka_unit_test(event_pt_in_sdp),
-        cmocka_unit_test(add_event_to_sdp),
+        cmocka_unit_test(dtmf_relay_bodies),   cmocka_unit_test(dtmf_bodies_and_others),
+        cmocka_unit_test(format_round_trips),  cmocka_unit_test(event_pt_in_sdp),
+        cmocka_unit_test(add_event_to_sdp),    cmocka_unit_test(free_pt_prefers_101),
+        cmocka_unit_test(drop_event_from_sdp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

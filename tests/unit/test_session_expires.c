@@ -100,6 +100,26 @@ static void refresher_names(void **state)
     assert_string_equal(st_refresher_name(ST_PARTY_B), "uas");
 }
 
+static void retry_after_422_asks_the_callees_min_se(void **state)
+{
+    (void)state;
+    assert_int_equal(st_retry_interval(1800, 3600, ST_MAX_INTERVAL, 0), 3600);
+    assert_int_equal(st_retry_interval(0, 90, ST_MAX_INTERVAL, 0), 90); /* asked for none */
+    assert_int_equal(st_retry_interval(3600, 7200, ST_MAX_INTERVAL, 1), 7200);
+}
+
+static void retry_after_422_is_bounded(void **state)
+{
+    (void)state;
+    /* no Min-SE, or none above what was asked: the same INVITE would get the same 422 */
+    assert_int_equal(st_retry_interval(1800, 0, ST_MAX_INTERVAL, 0), -1);
+    assert_int_equal(st_retry_interval(1800, 1800, ST_MAX_INTERVAL, 0), -1);
+    assert_int_equal(st_retry_interval(1800, 900, ST_MAX_INTERVAL, 0), -1);
+    assert_int_equal(st_retry_interval(1800, 3600, ST_MAX_INTERVAL, ST_MAX_422_RETRIES), -1);
+    assert_int_equal(st_retry_interval(1800, ST_MAX_INTERVAL + 1L, ST_MAX_INTERVAL, 0), -2);
+    assert_int_equal(st_retry_interval(1800, ST_MAX_INTERVAL, ST_MAX_INTERVAL, 0), ST_MAX_INTERVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +130,8 @@ int main(void)
         cmocka_unit_test(callee_without_timers),
         cmocka_unit_test(deadline_is_a_third_or_32_seconds_early),
         cmocka_unit_test(refresher_names),
+        cmocka_unit_test(retry_after_422_asks_the_callees_min_se),
+        cmocka_unit_test(retry_after_422_is_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
