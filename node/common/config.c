@@ -78,6 +78,7 @@ static const struct config_key keys[] = {
     INT("calls.answer_timeout", calls_answer_timeout, 1, 3600),
     INT("calls.session_expires", calls_session_expires, 0, 86400),
     INT("calls.min_se", calls_min_se, 1, 86400),
+    INT("calls.slot_lease", calls_slot_lease, 3, 3600),
     INT("nat.keepalive_interval", nat_keepalive_interval, 0, 3600),
     INT("nat.keepalive_failures", nat_keepalive_failures, 1, 100),
     STR("cdr.spool_path", cdr_spool_path),
@@ -136,6 +137,7 @@ void config_defaults(struct tandem_config *cfg)
     cfg->calls_answer_timeout = 60;
     cfg->calls_session_expires = 1800;
     cfg->calls_min_se = 90;
+    cfg->calls_slot_lease = 90;
     cfg->nat_keepalive_interval = 30;
     cfg->nat_keepalive_failures = 3;
     strcpy(cfg->cdr_spool_path, "/var/spool/tandem/cdr.spool");

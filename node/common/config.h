@@ -67,6 +67,7 @@ struct tandem_config {
     int calls_answer_timeout;  /* seconds a call to an extension may ring */
     int calls_session_expires; /* RFC 4028 interval the node asks for; 0: only when a caller does */
     int calls_min_se;          /* shortest Session-Expires accepted (422 below) */
+    int calls_slot_lease;      /* seconds a gateway/tenant call slot lasts unless renewed */
 
     int nat_keepalive_interval; /* seconds, 0 = off */
     int nat_keepalive_failures;

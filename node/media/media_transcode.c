@@ -172,7 +172,13 @@ static uint32_t map_ts(const struct media_xcode *x, const struct media_ostream *
 {
     uint32_t in_clock = (uint32_t)media_codec_info(x->spec.from_codec)->rtp_clock;
     uint32_t out_clock = (uint32_t)media_codec_info(x->spec.to_codec)->rtp_clock;
-    uint32_t next = o->have ? ostream_next_ts(o) : in_ts;
+    /* A stream's first packet takes the sender's timestamp scaled to the output clock, so that
+     * while nothing resets it out = in * out_clock / in_clock (mod 2^32): a transcoder built
+     * afresh for the same call (a successor after a failover, call_recover.c) then continues
+     * the timestamps the phone was receiving instead of jumping, just as the sequence numbers
+     * (the sender's) and the SSRC (the sender's) continue. */
+    uint32_t next =
+        o->have ? ostream_next_ts(o) : (uint32_t)((uint64_t)in_ts * out_clock / in_clock);
     if (!x->anchored)
         return next;
     int32_t dt = (int32_t)(in_ts - x->anc_in);

@@ -115,8 +115,11 @@ void b2bua_abandon(struct call *c, int status, const char *phrase)
         b2bua_fork_free(f);
     }
     gateway_plan_free(c);
-    if (c->calls) /* at shutdown (no c->calls) Redis is gone: the slot's lease ends it */
+    if (c->calls) { /* at shutdown (no c->calls) Redis is gone: the slot's lease ends it */
+        /* a recovered call has no plan but may hold its gateway slot (gateway_limits_adopt) */
+        gateway_limits_release(calls_deps(c->calls)->gateways, c->uuid);
         tenant_limits_release(calls_deps(c->calls)->gateways, c->uuid);
+    }
     if (c->irq) {
         nta_incoming_treply(c->irq, status, phrase, TAG_END());
         nta_incoming_destroy(c->irq);
@@ -203,6 +206,8 @@ static void answer_a(struct call *c, int status, const char *phrase, const char 
         sdp = call_srtp_rewrite(c, MEDIA_LEG_A, b_sdp, b_len, c->a.media_port);
         sdp = call_codec_answer(c, MEDIA_LEG_B, sdp); /* fitted to A's offer, maybe transcoded */
         dtmf_relay_answer(c, b_sdp, b_len, &sdp);     /* telephone-event on one leg only */
+        if (sdp) /* what A is answered, as the record keeps it (call_recover.c re-offers it) */
+            call_note_sdp(c, MEDIA_LEG_A, 0, sdp, strlen(sdp));
     }
     if (!c->irq) { /* originated: A has the node's address already, nothing to tell it */
         free(sdp);
@@ -429,7 +434,10 @@ char *b2bua_prepare_media(struct call *c)
     call_note_sdp(c, MEDIA_LEG_A, 1, c->offer, strlen(c->offer));
     media_leg_set_remote(c->media, MEDIA_LEG_A, offer.ip, offer.port, offer.rtcp_port);
     sdp_b = call_codec_offer(c, MEDIA_LEG_A, sdp_b); /* plus what the node can transcode to */
-    return dtmf_relay_offer(c, sdp_b); /* events for B when A has none (dtmf_relay.c) */
+    sdp_b = dtmf_relay_offer(c, sdp_b); /* events for B when A has none (dtmf_relay.c) */
+    if (sdp_b) /* what B is offered, as the record keeps it (call_recover.c re-offers it) */
+        call_note_sdp(c, MEDIA_LEG_B, 0, sdp_b, strlen(sdp_b));
+    return sdp_b;
 }
 
 static void on_bindings(void *arg, json_t *bindings)

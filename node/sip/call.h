@@ -121,6 +121,9 @@ struct call {
     char *a_vias;              /* the caller's INVITE's Via headers while ringing (call_early.c) */
     int stored;                /* a record was written: the end must delete it */
     struct call_codecs codecs; /* call_codec.c: offer/answer and transcoding per leg */
+    /* Ids of the gateway and tenant whose call slots the call holds (gateway_limits.c), for the
+     * record: a successor renews them for as long as it carries the call. "": none. */
+    char gw_slot[40], tenant_slot[40];
 };
 
 struct calls_deps {

@@ -103,7 +103,7 @@ static void append(const struct call *c, int to, struct sdp_codecs *out, const c
 }
 
 /* Replaces sdp with the same SDP carrying list (sdp_codecs_write); keeps sdp on failure. */
-static char *with_codecs(struct call *c, char *sdp, const struct sdp_codecs *list)
+static char *with_codecs(const struct call *c, char *sdp, const struct sdp_codecs *list)
 {
     char *out = sdp_codecs_write(sdp, strlen(sdp), list);
     if (!out) {
@@ -114,7 +114,7 @@ static char *with_codecs(struct call *c, char *sdp, const struct sdp_codecs *lis
     return out;
 }
 
-char *call_codec_offer(struct call *c, int from, char *sdp)
+static char *codec_offer(struct call *c, int from, char *sdp)
 {
     struct call_codecs *cc = &c->codecs;
     if (!sdp || !c->media || (from != MEDIA_LEG_A && from != MEDIA_LEG_B))
@@ -178,12 +178,16 @@ static void tell_clocks(struct call *c, int leg, const struct sdp_codecs *l)
 
 static void set_leg(struct call *c, int leg, const struct media_transcode *t)
 {
-    if (media_leg_set_transcode(c->media, leg, t) != 0)
+    int refused = media_leg_set_transcode(c->media, leg, t) != 0;
+    if (refused)
         log_warn(c->a.call_id, "call %s: transcoding toward leg %c refused", c->uuid,
                  leg == MEDIA_LEG_A ? 'A' : 'B');
+    c->codecs.xc_on[leg] = t && !refused;
+    if (c->codecs.xc_on[leg])
+        c->codecs.xc[leg] = *t;
 }
 
-char *call_codec_answer(struct call *c, int from, char *sdp)
+static char *codec_answer(struct call *c, int from, char *sdp)
 {
     struct call_codecs *cc = &c->codecs;
     if (!sdp || !c->media || !cc->pending || cc->offer_leg == from ||
@@ -264,6 +268,57 @@ char *call_codec_answer(struct call *c, int from, char *sdp)
     for (int i = 0; same && i < ans_o.n; i++)
         same = ans_o.c[i].pt == ans_r.c[i].pt;
     return same ? sdp : with_codecs(c, sdp, &ans_o);
+}
+
+/* The SDP that goes to the other party is what the record keeps as sent to it (sdp_sent): a
+ * successor re-offers that party exactly what it was last given (call_recover.c). */
+static char *noted(struct call *c, int from, char *sdp)
+{
+    if (sdp && c->media && (from == MEDIA_LEG_A || from == MEDIA_LEG_B))
+        call_note_sdp(c, !from, 0, sdp, strlen(sdp));
+    return sdp;
+}
+
+char *call_codec_offer(struct call *c, int from, char *sdp)
+{
+    return noted(c, from, codec_offer(c, from, sdp));
+}
+
+char *call_codec_answer(struct call *c, int from, char *sdp)
+{
+    return noted(c, from, codec_answer(c, from, sdp));
+}
+
+void call_codec_restore(struct call *c)
+{
+    if (!c->media)
+        return;
+    for (int leg = MEDIA_LEG_A; leg <= MEDIA_LEG_B; leg++) {
+        const char *p = c->sdp_party[leg];
+        if (p && sdp_codecs_read(p, strlen(p), &c->codecs.seen[leg]) == 0)
+            tell_clocks(c, leg, &c->codecs.seen[leg]);
+        set_leg(c, leg, c->codecs.xc_on[leg] ? &c->codecs.xc[leg] : NULL);
+    }
+    c->codecs.pending = 0;
+    c->codecs.transcoding = c->codecs.xc_on[MEDIA_LEG_A] || c->codecs.xc_on[MEDIA_LEG_B];
+    if (c->codecs.transcoding)
+        log_info(c->a.call_id, "call %s: transcoding %s (leg A) <-> %s (leg B) restored", c->uuid,
+                 c->codecs.name[MEDIA_LEG_A], c->codecs.name[MEDIA_LEG_B]);
+}
+
+char *call_codec_reoffer(const struct call *c, int leg, char *sdp)
+{
+    const char *p = c->sdp_party[leg], *s = c->sdp_sent[leg];
+    struct sdp_codecs party, sent, keep = {0};
+    if (!sdp || !p || !s || sdp_codecs_read(p, strlen(p), &party) != 0 ||
+        sdp_codecs_read(s, strlen(s), &sent) != 0)
+        return sdp;
+    for (int i = 0; i < party.n; i++)
+        if (sdp_codecs_find(&sent, &party.c[i]) >= 0)
+            keep.c[keep.n++] = party.c[i];
+    if (first_voice(&keep) < 0)
+        return sdp; /* nothing in common that carries voice: offer what was sent before */
+    return with_codecs(c, sdp, &keep);
 }
 
 const char *call_codec_name(const struct call *c, int leg, int pt, char *buf, size_t len)

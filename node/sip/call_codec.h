@@ -5,6 +5,7 @@
 #ifndef TANDEM_CALL_CODEC_H
 #define TANDEM_CALL_CODEC_H
 
+#include "media/media.h"
 #include "sip/sdp_codecs.h"
 
 #include <stddef.h>
@@ -19,6 +20,10 @@ struct call_codecs {
     struct sdp_codecs seen[2]; /* each party's current list: names its payload types */
     char name[2][24];          /* the codec each party sends, as negotiated; "" unknown */
     int transcoding;           /* the last answer set transcoding up on a leg */
+    /* The transcoding the last answer set toward each leg (xc_on[leg] 0: none), kept for the
+     * record: a successor sets up the same (call_codec_restore). */
+    int xc_on[2];
+    struct media_transcode xc[2];
 };
 
 /* sdp: an offer from party `from`, already anchored on the node (malloc'ed; taken). When the
@@ -33,6 +38,15 @@ char *call_codec_offer(struct call *c, int from, char *sdp);
  * its own first transcodable codec and the media session transcodes between the two. Sets or
  * clears transcoding on both legs. Returns the SDP for the offerer as call_codec_offer does. */
 char *call_codec_answer(struct call *c, int from, char *sdp);
+
+/* A recovered call's new media session (c->media) gets the transcoding of c->codecs.xc, and
+ * each party's list (c->codecs.seen, from its stored SDP) with its payload clocks. */
+void call_codec_restore(struct call *c);
+
+/* sdp, a re-offer to party `leg` (malloc'ed, taken), keeps only the codecs the leg negotiated:
+ * those of the party's last SDP (with its numbers) that the node had also sent it, so the
+ * party stays on the codec the transcoding expects. Returns sdp itself when nothing changes. */
+char *call_codec_reoffer(const struct call *c, int leg, char *sdp);
 
 /* Name of payload type pt as party `leg` negotiated it ("opus", "PCMU"...), else what
  * media_payload_name says. */

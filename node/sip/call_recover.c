@@ -8,6 +8,8 @@
 #include "media/media.h"
 #include "sip/call.h"
 #include "sip/call_early.h"
+#include "sip/call_media_record.h"
+#include "sip/gateway_health.h"
 #include "sip/sdp_rewrite.h"
 #include "store/call_store.h"
 
@@ -116,6 +118,7 @@ static void reoffer(struct calls *cs, struct call *c, int leg)
     char *sdp = sent ? sdp_rewrite_reoffer(sent, strlen(sent), c->media_ip,
                                            media_leg_local_port(c->media, leg))
                      : NULL;
+    sdp = call_codec_reoffer(c, leg, sdp); /* the leg stays on its codec: transcoding expects it */
     struct reoffer *r = sdp ? calloc(1, sizeof *r) : NULL;
     if (!r) {
         free(sdp);
@@ -174,11 +177,16 @@ static void recover_one(struct calls *cs, json_t *record, const struct call_reco
     c->calls = cs;
     snprintf(c->failover_from, sizeof c->failover_from, "%s", how->dead);
     snprintf(c->node, sizeof c->node, "%s", d->cfg->node_id);
+    /* Its gateway and tenant call slots are renewed here from now on, and given back when the
+     * call ends (b2bua_abandon), as the dead node would have. */
+    gateway_limits_adopt(d->gateways, c->uuid, c->gw_slot, c->tenant_slot);
     if (c->state != CALL_CONFIRMED) {
         /* Its transactions died with the node: answer and cancel from the same address. */
         if (!how->reinvite)
             keep_address(c, how);
         call_early_abort(cs, c, record);
+        gateway_limits_release(d->gateways, c->uuid);
+        tenant_limits_release(d->gateways, c->uuid);
         call_free_record(c);
         return;
     }
@@ -206,6 +214,7 @@ static void recover_one(struct calls *cs, json_t *record, const struct call_reco
     c->b.media_port = media_leg_local_port(c->media, MEDIA_LEG_B);
     restore_leg(c, MEDIA_LEG_A);
     restore_leg(c, MEDIA_LEG_B);
+    call_media_restore(c); /* transcoding, payload clocks, DTMF translation */
     log_info(c->a.call_id, "call %s %s@%s -> %s recovered from %s (%s)", c->uuid, c->caller,
              c->domain, c->callee, how->dead, how->reinvite ? "re-INVITE" : "VIP");
     if (how->reinvite) {

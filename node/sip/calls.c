@@ -7,6 +7,8 @@
 #include "common/log.h"
 #include "common/strmap.h"
 #include "media/media.h"
+#include "sip/call_media_record.h"
+#include "sip/gateway_health.h"
 #include "sip/session_timer.h"
 #include "sip/sip_tports.h"
 #include "store/call_store.h"
@@ -133,6 +135,7 @@ json_t *call_to_json(const struct call *c)
         json_object_set_new(json_object_get(j, "b"), "codec", json_string(c->codecs.name[1]));
     }
     session_timer_to_json(c, j);
+    call_media_record_to_json(c, j);
     return j;
 }
 
@@ -211,6 +214,7 @@ int call_from_json(struct call *c, json_t *j)
     copy_str(json_object_get(j, "a"), "codec", c->codecs.name[0], sizeof c->codecs.name[0]);
     copy_str(json_object_get(j, "b"), "codec", c->codecs.name[1], sizeof c->codecs.name[1]);
     session_timer_from_json(c, j);
+    call_media_record_from_json(c, j);
     return 0;
 }
 
@@ -242,6 +246,8 @@ void call_publish(struct call *c)
         strmap_put(cs->by_call_id, c->a.call_id, c, NULL);
     if (c->b.call_id[0])
         strmap_put(cs->by_call_id, c->b.call_id, c, NULL);
+    gateway_limits_held(cs->deps.gateways, c->uuid, c->gw_slot, sizeof c->gw_slot, c->tenant_slot,
+                        sizeof c->tenant_slot);
     json_t *j = call_to_json(c);
     if (!j ||
         call_store_save(cs->deps.store, c->uuid, c->a.call_id, c->b.call_id, j, RECORD_TTL) != 0)

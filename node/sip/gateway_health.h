@@ -9,6 +9,8 @@
 
 #include <sofia-sip/nta.h>
 
+#include <stddef.h>
+
 #include "common/config.h"
 #include "store/gateway_store.h"
 #include "store/routing_store.h"
@@ -41,5 +43,15 @@ void gateway_limits_release(struct gateway_health *gh, const char *uuid);
 int tenant_limits_take(struct gateway_health *gh, const char *tenant_id, int max_calls,
                        const char *max_cps, const char *uuid, gateway_slot_f *cb, void *arg);
 void tenant_limits_release(struct gateway_health *gh, const char *uuid);
+
+/* The ids of the gateway and tenant whose slots call uuid holds here ("" for none), for its
+ * record. gh may be NULL. */
+void gateway_limits_held(const struct gateway_health *gh, const char *uuid, char *gw_id,
+                         size_t gw_len, char *tenant_id, size_t tenant_len);
+/* A call recovered from a dead node (call_recover.c): its slots (ids from its record, "" for
+ * none) become this node's to renew, and are given back by gateway_limits_release and
+ * tenant_limits_release when the call ends. gh may be NULL. */
+void gateway_limits_adopt(struct gateway_health *gh, const char *uuid, const char *gw_id,
+                          const char *tenant_id);
 
 #endif

@@ -203,16 +203,19 @@ static int release(struct gateway_store *gs, const char *kind, const char *id, c
     return redis_conn_command(gs->redis, on_written, "slot release", 3, argv, NULL);
 }
 
+/* add: the slot is (re)added even when it lapsed, else only an existing one is extended. */
 static int renew(struct gateway_store *gs, const char *kind, const char *id, const char *uuid,
-                 int lease_ms)
+                 int lease_ms, int add)
 {
     char k[80], until_s[24], pexpire_s[24];
     key(k, sizeof k, calls_prefix(kind), id);
     snprintf(until_s, sizeof until_s, "%lld", clock_wall_ms() + lease_ms);
     snprintf(pexpire_s, sizeof pexpire_s, "%d", lease_ms + 1000);
     const char *zadd[] = {"ZADD", k, "XX", until_s, uuid};
+    const char *zadd_any[] = {"ZADD", k, until_s, uuid};
     const char *pexpire[] = {"PEXPIRE", k, pexpire_s};
-    if (redis_conn_command(gs->redis, on_written, "slot renewal", 5, zadd, NULL) != 0)
+    if ((add ? redis_conn_command(gs->redis, on_written, "slot hold", 4, zadd_any, NULL)
+             : redis_conn_command(gs->redis, on_written, "slot renewal", 5, zadd, NULL)) != 0)
         return -1;
     return redis_conn_command(gs->redis, on_written, "slot renewal", 3, pexpire, NULL);
 }
@@ -230,7 +233,12 @@ int gateway_store_release(struct gateway_store *gs, const char *id, const char *
 
 int gateway_store_renew(struct gateway_store *gs, const char *id, const char *uuid, int lease_ms)
 {
-    return renew(gs, "gw", id, uuid, lease_ms);
+    return renew(gs, "gw", id, uuid, lease_ms, 0);
+}
+
+int gateway_store_hold(struct gateway_store *gs, const char *id, const char *uuid, int lease_ms)
+{
+    return renew(gs, "gw", id, uuid, lease_ms, 1);
 }
 
 int tenant_store_acquire(struct gateway_store *gs, const char *tenant_id, const char *uuid,
@@ -248,5 +256,11 @@ int tenant_store_release(struct gateway_store *gs, const char *tenant_id, const 
 int tenant_store_renew(struct gateway_store *gs, const char *tenant_id, const char *uuid,
                        int lease_ms)
 {
-    return renew(gs, "t", tenant_id, uuid, lease_ms);
+    return renew(gs, "t", tenant_id, uuid, lease_ms, 0);
+}
+
+int tenant_store_hold(struct gateway_store *gs, const char *tenant_id, const char *uuid,
+                      int lease_ms)
+{
+    return renew(gs, "t", tenant_id, uuid, lease_ms, 1);
 }

@@ -42,6 +42,9 @@ int gateway_store_acquire(struct gateway_store *gs, const char *id, const char *
 int gateway_store_release(struct gateway_store *gs, const char *id, const char *uuid);
 /* Extends a held slot's lease (fire and forget; a slot already expired is not re-added). */
 int gateway_store_renew(struct gateway_store *gs, const char *id, const char *uuid, int lease_ms);
+/* Holds the slot for lease_ms from now, re-adding it when its lease ran out (fire and forget):
+ * a call recovered from a dead node is up, so it counts, even beyond max_calls. */
+int gateway_store_hold(struct gateway_store *gs, const char *id, const char *uuid, int lease_ms);
 
 /* The same for a tenant's limits (tandem:tcalllim:<tenant id>, tandem:tcps:<tenant id>). */
 int tenant_store_acquire(struct gateway_store *gs, const char *tenant_id, const char *uuid,
@@ -50,5 +53,7 @@ int tenant_store_acquire(struct gateway_store *gs, const char *tenant_id, const 
 int tenant_store_release(struct gateway_store *gs, const char *tenant_id, const char *uuid);
 int tenant_store_renew(struct gateway_store *gs, const char *tenant_id, const char *uuid,
                        int lease_ms);
+int tenant_store_hold(struct gateway_store *gs, const char *tenant_id, const char *uuid,
+                      int lease_ms);
 
 #endif

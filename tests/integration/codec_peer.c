@@ -129,6 +129,9 @@ int main(int argc, char **argv)
     /* Audio of the expected payload type, in sequence order, decoded. */
     static int16_t pcm[PCM_MAX];
     int npcm = 0, audio = 0, other = 0, seq_gaps = 0, ssrc_changes = 0, events = 0;
+    /* audio packets whose timestamp moved otherwise than their sequence number (20 ms per
+     * number): a stream that jumped in time, not one that only lost packets */
+    int ts_off_seq = 0;
     long ts_min_step = -1, ts_max_step = -1;
     const struct rx *prev = NULL;
     int per_pt[128] = {0}, kinds = 0;
@@ -156,6 +159,9 @@ int main(int argc, char **argv)
                     if (got[j].pt == rpt)
                         last = &got[j];
                 long d = (long)(uint32_t)(r->ts - last->ts);
+                if ((uint32_t)(r->ts - last->ts) !=
+                    (uint32_t)((uint16_t)(r->seq - last->seq) * (uint32_t)(rtp_clock(rcodec) / 50)))
+                    ts_off_seq++;
                 if (ts_min_step < 0 || d < ts_min_step)
                     ts_min_step = d;
                 if (d > ts_max_step)
@@ -176,9 +182,9 @@ int main(int argc, char **argv)
                   ? tone_dominant(pcm + skip, (size_t)(npcm - skip), rrate, &ratio)
                   : 0;
     printf("], \"audio\": %d, \"other\": %d, \"seq_gaps\": %d, \"ssrc_changes\": %d, "
-           "\"ts_min_step\": %ld, \"ts_max_step\": %ld, \"dominant_hz\": %d, \"ratio\": %.1f, "
-           "\"samples\": %d}\n",
-           audio, other, seq_gaps, ssrc_changes, ts_min_step, ts_max_step, dom,
+           "\"ts_min_step\": %ld, \"ts_max_step\": %ld, \"ts_off_seq\": %d, \"dominant_hz\": %d, "
+           "\"ratio\": %.1f, \"samples\": %d}\n",
+           audio, other, seq_gaps, ssrc_changes, ts_min_step, ts_max_step, ts_off_seq, dom,
            ratio > 1e6 ? 1e6 : ratio, npcm);
     fflush(stdout);
     close(fd);

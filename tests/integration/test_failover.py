@@ -2,6 +2,8 @@
 own 127.0.0.x service address, so the successor can take a dead node's address over (VIP mode)
 or re-INVITE both legs to its own (re-INVITE mode). Membership comes from Redis heartbeats
 here; tests/cluster repeats this with corosync in network namespaces."""
+import json
+import struct
 import time
 
 import pytest
@@ -9,6 +11,9 @@ import pytest
 from harness import api, wait_for
 from failover_calls import connect, hold, streams_for
 from sipphone import Phone, sdp_media, sdp_offer
+from test_dtmf import event_packets, info_body, parse as dtmf_parse
+from test_gateway_health import Carrier, connect as gw_connect, hang_up as gw_hang_up
+from test_transcode import heard, m_line, report, rtpmap_pt, sdp, start_peer, take
 
 DOMAIN = "failover.tandem.test"
 PASSWORD = "survive-this-1"
@@ -218,3 +223,241 @@ def test_successor_dying_too_leaves_the_calls_to_the_next(tenant):
     caller.close()
     callee.close()
     z.stop()
+
+
+# ---- calls recovered whole: transcoding, DTMF translation, call slots (issue 5) ----
+
+def kill9(node):
+    node.proc.kill()
+    node.proc.wait()
+    node.proc = None
+
+
+def alone(first):
+    """The module's first node must not be a candidate successor (a test run alone)."""
+    if first.alive():
+        first.stop()
+        time.sleep(3.5)
+
+
+def pcmu_to_opus_call(a, b, callee):
+    """a (PCMU, events 101) calls callee, b answers Opus only (events at 48 kHz) as in
+    test_transcode.py; returns (B's INVITE, A's 200, B's Opus type, B's event type)."""
+    a.call(callee, wait_final=False, body=sdp(a.rtp.port, (0, 101), ["101 telephone-event/8000"]))
+    types = {}
+
+    def opus_only(inv):
+        pt = types["opus"] = rtpmap_pt(inv.body, "opus/48000/2")
+        ev = types["ev"] = rtpmap_pt(inv.body, "telephone-event/48000")
+        return sdp(b.rtp.port, (pt, ev), [f"{pt} opus/48000/2", f"{ev} telephone-event/48000"])
+
+    inv = b.answer(sdp=opus_only)
+    final = a.next(timeout=10, want=lambda m: not m.is_request and m.cseq()[1] == "INVITE"
+                   and m.status >= 200)
+    assert final.status == 200, final.raw
+    a.confirm(final)
+    b.next(want=lambda m: m.is_request and m.method == "ACK")
+    return inv, final, types["opus"], types["ev"]
+
+
+def tones(a_port, a_dest, b_port, b_dest, opus_pt):
+    """Both phones' media for 1.5 s (codec_peer): A sends 1000 Hz in PCMU, B 600 Hz in Opus;
+    each must hear the other's tone in its own codec, as one stream."""
+    pa = start_peer(a_port, a_dest, "pcmu", 0, "pcmu", 0, 1000, 1.5)
+    pb = start_peer(b_port, b_dest, "opus", opus_pt, "opus", opus_pt, 600, 1.5)
+    ra, rb = report(pa), report(pb)
+    heard(rb, opus_pt, 1000)
+    heard(ra, 0, 600)
+    assert set(rb["pts"]) == {str(opus_pt)} and set(ra["pts"]) == {"0"}, (ra, rb)
+    for r in (ra, rb):
+        assert r["ssrc_changes"] == 0, r
+    return ra, rb
+
+
+@pytest.mark.parametrize("mode", ["vip", "reinvite"])
+def test_transcoded_call_survives_with_its_transcoder(tenant, mode):
+    """PCMU caller, Opus-only callee: after kill -9 the successor transcodes as the dead node
+    did, so each phone still hears the other's tone decoded from its own codec (VIP mode: on
+    the same address and ports; re-INVITE mode: each leg re-offered only its own codec)."""
+    stack, first, _ = tenant
+    alone(first)
+    ips = ("127.0.0.11", "127.0.0.12") if mode == "vip" else ("127.0.0.13", "127.0.0.14")
+    extra = {"cluster__failover": "reinvite"} if mode == "reinvite" else {}
+    dead = stack.node(f"fo-t{mode[0]}1", sip__address=ips[0], **SETTINGS)
+    heir = stack.node(f"fo-t{mode[0]}2", sip__address=ips[1], **extra, **SETTINGS)
+    a = Phone(dead.sip_port, "6001", DOMAIN, PASSWORD, host=ips[0])
+    b = Phone(dead.sip_port, "6002", DOMAIN, PASSWORD, host=ips[0])
+    a.register()
+    b.register()
+    inv, final, opus_pt, ev_pt = pcmu_to_opus_call(a, b, "6002")
+    a_port, b_port = take(a.rtp), take(b.rtp)
+    a_dest, b_dest = sdp_media(final.body), sdp_media(inv.body)
+    if mode == "reinvite":
+        tones(a_port, a_dest, b_port, b_dest, opus_pt)  # transcoded before the failure
+
+    if mode == "vip":
+        # The phones' media runs on through the failure: each phone sees one stream (the same
+        # SSRC, timestamps moving with the sequence numbers), the outage only as lost packets.
+        pa = start_peer(a_port, a_dest, "pcmu", 0, "pcmu", 0, 1000, 15)
+        pb = start_peer(b_port, b_dest, "opus", opus_pt, "opus", opus_pt, 600, 15)
+        time.sleep(1.5)
+        kill9(dead)
+        wait_for(lambda: f"recovered from {dead.name} (VIP)" in heir.log(), timeout=15,
+                 what="the survivor to recover the transcoded call")
+        ra, rb = report(pa), report(pb)
+        print("across the failure:", json.dumps(ra), json.dumps(rb))
+        heard(rb, opus_pt, 1000)
+        heard(ra, 0, 600)
+        for r in (ra, rb):
+            assert r["seq_gaps"] >= 1, r  # the outage: the run went on past the recovery
+            assert r["ssrc_changes"] == 0 and r["ts_off_seq"] == 0, r
+    else:
+        kill9(dead)
+        # Each phone is re-offered its own codec only: A PCMU (+ its events), B Opus.
+        for phone, port, offer in ((a, a_port, [0, 101]), (b, b_port, [opus_pt, ev_pt])):
+            reinv = phone.next(timeout=15, want=lambda m: m.is_request and m.method == "INVITE")
+            assert m_line(reinv.body) == offer, reinv.body
+            if phone is a:
+                body = sdp(port, (0, 101), ["101 telephone-event/8000"])
+            else:
+                body = sdp(port, (opus_pt, ev_pt),
+                           [f"{opus_pt} opus/48000/2", f"{ev_pt} telephone-event/48000"])
+            phone.respond(reinv, 200, "OK", body=body)
+            phone.next(want=lambda m: m.is_request and m.method == "ACK")
+            phone.dialog["target"] = reinv.contact_uri()
+            phone.server = reinv.peer
+            if phone is a:
+                a_dest = sdp_media(reinv.body)
+            else:
+                b_dest = sdp_media(reinv.body)
+        assert a_dest[0] == ips[1] and b_dest[0] == ips[1]
+    assert "transcoding PCMU (leg A) <-> opus (leg B) restored" in heir.log()
+    tones(a_port, a_dest, b_port, b_dest, opus_pt)  # and after it, on the successor
+
+    assert a.bye().status == 200
+    b.expect_bye()
+    a.close()
+    b.close()
+    heir.stop()
+
+
+@pytest.mark.parametrize("way", ["caller_has_events", "callee_has_events"])
+def test_dtmf_translation_survives(tenant, way):
+    """One party with telephone-event, the other without (either way round): after kill -9 the
+    successor still turns the INFO of the one without into RFC 4733 packets to the other, and
+    the other's events into INFO."""
+    stack, first, _ = tenant
+    alone(first)
+    ips, names = (("127.0.0.15", "127.0.0.16"), ("fo-m1", "fo-m2")) if way == "caller_has_events" \
+        else (("127.0.0.19", "127.0.0.20"), ("fo-n1", "fo-n2"))
+    dead = stack.node(names[0], sip__address=ips[0], **SETTINGS)
+    heir = stack.node(names[1], sip__address=ips[1], **SETTINGS)
+    caller = Phone(dead.sip_port, "6003", DOMAIN, PASSWORD, host=ips[0])
+    callee = Phone(dead.sip_port, "6004", DOMAIN, PASSWORD, host=ips[0])
+    caller.register()
+    callee.register()
+    if way == "caller_has_events":
+        caller.call("6004", wait_final=False)
+        inv = callee.answer(sdp=lambda inv: sdp_offer(callee.rtp.ip, callee.rtp.port, pts=(0, 8)))
+    else:  # the node offers the callee telephone-event 101 (free in the caller's offer)
+        caller.call("6004", wait_final=False,
+                    body=sdp_offer(caller.rtp.ip, caller.rtp.port, pts=(0, 8)))
+        inv = callee.answer()
+    final = caller.next(want=lambda m: not m.is_request and m.cseq()[1] == "INVITE"
+                        and m.status >= 200)
+    assert final.status == 200
+    caller.confirm(final)
+    callee.next(want=lambda m: m.is_request and m.method == "ACK")
+    time.sleep(0.3)  # the answered call's record is written
+    kill9(dead)
+    wait_for(lambda: f"recovered from {names[0]} (VIP)" in heir.log(), timeout=15,
+             what="the survivor to recover the call")
+    leg = "a" if way == "caller_has_events" else "b"
+    assert f"DTMF translation (leg {leg}, telephone-event 101) restored" in heir.log()
+
+    # The INFO of the party without events, answered by the successor, reaches the other
+    # party as RFC 4733 at its type.
+    has, lacks = (caller, callee) if way == "caller_has_events" else (callee, caller)
+    to_has, to_lacks = (sdp_media(final.body), sdp_media(inv.body)) if has is caller \
+        else (sdp_media(inv.body), sdp_media(final.body))
+    lacks.rtp.send(to_lacks, count=5, tag=b"E")
+    assert len(has.rtp.receive(seconds=3, want=5)) == 5
+    lacks.send_in_dialog("INFO", body="Signal=7\r\nDuration=120\r\n",
+                         content_type="application/dtmf-relay")
+    cseq = lacks.dialog["cseq"]
+    ok = lacks.next(want=lambda m: not m.is_request and m.cseq() == (cseq, "INFO"))
+    assert ok.status == 200 and ok.peer == (ips[0], dead.sip_port)
+    events = dtmf_parse(has.rtp.receive(seconds=2, want=5))
+    assert [e["pt"] for e in events] == [101] * 5
+    assert [struct.unpack("!BBH", e["payload"][:4])[0] for e in events] == [7] * 5
+    # The events of the party with them reach the other as INFO.
+    event_packets(has.rtp, to_has, 5, 1280)
+    info = lacks.next(want=lambda m: m.is_request and m.method == "INFO")
+    lacks.respond(info, 200, "OK")
+    assert info_body(info)["Signal"] == "5" and info_body(info)["Duration"] == "160"
+
+    assert caller.bye().status == 200
+    callee.expect_bye()
+    caller.close()
+    callee.close()
+    heir.stop()
+
+
+def test_recovered_call_keeps_its_gateway_and_tenant_slots(tenant):
+    """A tenant and its gateway both at max_calls 1, slots leased for 3 s: the successor renews
+    the recovered call's slots, so after several leases a second call is still refused; the
+    recovered call's BYE frees them and a new call goes out."""
+    stack, first, _ = tenant
+    alone(first)
+    lease = dict(calls__slot_lease=3, **SETTINGS)
+    dead = stack.node("fo-g1", sip__address="127.0.0.17", **lease)
+    heir = stack.node("fo-g2", sip__address="127.0.0.18", **lease)
+    status, t = api(heir, "POST", "/v1/tenants", stack.key,
+                    {"name": "Failover GW", "domain": "fogw.tandem.test", "max_calls": 1})
+    assert status == 201, t
+    for ext in ("6101", "6102"):
+        assert api(heir, "POST", f"/v1/tenants/{t['id']}/users", stack.key,
+                   {"extension": ext, "password": PASSWORD})[0] == 201
+    carrier = Carrier(heir)
+    status, gw = api(heir, "POST", f"/v1/tenants/{t['id']}/gateways", stack.key,
+                     {"name": "trunk", "host": "127.0.0.1", "port": carrier.port,
+                      "ping_interval": 0, "max_calls": 1})
+    assert status == 201, gw
+    assert api(heir, "POST", f"/v1/tenants/{t['id']}/routes", stack.key,
+               {"name": "out", "pattern": "^0[0-9]+$", "gateway_ids": [gw["id"]]})[0] == 201
+    keys = (f"tandem:gwcalls:{gw['id']}", f"tandem:tcalllim:{t['id']}")
+
+    def held():
+        """The unexpired slots of each key."""
+        now_ms = int(time.time() * 1000)
+        out = []
+        for k in keys:
+            flat = stack.redis.raw("ZRANGE", k, "0", "-1", "WITHSCORES").split()
+            out.append([m for m, s in zip(flat[::2], flat[1::2]) if float(s) > now_ms])
+        return out
+
+    a = Phone(dead.sip_port, "6101", "fogw.tandem.test", PASSWORD, host="127.0.0.17")
+    a.register()
+    time.sleep(1.5)  # both nodes have loaded the new gateway (read once a second)
+    a.call("0301", wait_final=False)
+    gw_connect(a, carrier)
+    time.sleep(0.3)  # the answered call's record is written
+    assert [len(h) for h in held()] == [1, 1]
+    kill9(dead)
+    wait_for(lambda: "recovered from fo-g1 (VIP)" in heir.log(), timeout=15,
+             what="the survivor to recover the gateway call")
+    time.sleep(3 * 3 + 1)  # three leases: slots only the dead node renewed would have lapsed
+    assert [len(h) for h in held()] == [1, 1]
+    b = Phone(heir.sip_port, "6102", "fogw.tandem.test", PASSWORD, host="127.0.0.18")
+    b.register()
+    assert b.call("0302")[-1].status == 503  # the recovered call still counts
+    assert a.bye().status == 200  # to the dead node's address, answered by the successor
+    carrier.expect_bye()
+    wait_for(lambda: held() == [[], []], timeout=5, what="the recovered call's slots released")
+    b.call("0303", wait_final=False)
+    gw_connect(b, carrier)
+    gw_hang_up(b, carrier)
+    carrier.close()
+    a.close()
+    b.close()
+    heir.stop()

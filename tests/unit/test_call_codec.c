@@ -41,6 +41,10 @@ static int teardown(void **state)
     struct fixture *f = *state;
     media_session_destroy(f->c.media);
     media_engine_destroy(f->eng);
+    for (int leg = 0; leg < 2; leg++) {
+        free(f->c.sdp_party[leg]);
+        free(f->c.sdp_sent[leg]);
+    }
     free(f);
     return 0;
 }
@@ -108,6 +112,27 @@ static void an_answer_in_a_foreign_codec_is_transcoded(void **state)
     assert_string_equal(call_codec_name(&f->c, MEDIA_LEG_B, 96, buf, sizeof buf), "opus");
     assert_string_equal(call_codec_name(&f->c, MEDIA_LEG_A, 0, buf, sizeof buf), "PCMU");
     free(to_a);
+
+    /* The record keeps what each party was sent; a successor's re-offer to each leg (after a
+     * failover) carries only the codecs that leg negotiated: B Opus, A PCMU. */
+    l = codecs(f->c.sdp_sent[MEDIA_LEG_A]);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.c[0].pt, 0);
+    call_note_sdp(&f->c, MEDIA_LEG_A, 1, pcmu_only, strlen(pcmu_only));
+    call_note_sdp(&f->c, MEDIA_LEG_B, 1, opus_ans, strlen(opus_ans));
+    char *re_b = call_codec_reoffer(&f->c, MEDIA_LEG_B, strdup(f->c.sdp_sent[MEDIA_LEG_B]));
+    l = codecs(re_b);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.c[0].name, "opus");
+    assert_int_equal(l.c[0].pt, 96);
+    assert_int_equal(l.c[1].pt, 97);
+    free(re_b);
+    char *re_a = call_codec_reoffer(&f->c, MEDIA_LEG_A, strdup(f->c.sdp_sent[MEDIA_LEG_A]));
+    l = codecs(re_a);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.c[0].pt, 0);
+    assert_int_equal(l.c[1].pt, 101);
+    free(re_a);
 
     /* Mid-call B offers again (a re-INVITE): A gets B's codecs and the node's, with the
      * numbers it was already given for them. */

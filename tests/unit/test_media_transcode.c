@@ -203,6 +203,50 @@ static void one_stream_across_codec_changes(void **state)
     media_encoder_free(a2.enc);
 }
 
+/* A transcoder built afresh for the same call (a successor after a failover) continues the
+ * stream the phone was receiving: same SSRC, and sequence numbers and timestamps that moved
+ * together over the outage, in both directions between 8 and 48 kHz clocks. */
+static void a_new_transcoder_continues_the_stream(void **state)
+{
+    (void)state;
+    static const struct {
+        int from, to, from_pt, to_pt;
+        uint32_t ts0, frame_out;
+    } dirs[] = {{MEDIA_CODEC_PCMU, MEDIA_CODEC_OPUS, 0, 111, 0x2aaaaaa0u, 960},
+                {MEDIA_CODEC_OPUS, MEDIA_CODEC_PCMU, 111, 0, 0x12345600u, 160}};
+    for (size_t k = 0; k < sizeof dirs / sizeof dirs[0]; k++) {
+        struct media_transcode t = {
+            dirs[k].from_pt, dirs[k].from, dirs[k].to_pt, dirs[k].to, -1, 0, -1, 0};
+        struct sender a;
+        sender_init(&a, dirs[k].from, dirs[k].from_pt, 0x5151, 400, dirs[k].ts0);
+        struct got before = {0}, after = {0};
+        for (int life = 0; life < 2; life++) {
+            struct media_xcode *x = media_xcode_create(&t);
+            struct media_ostream o = {0};
+            assert_non_null(x);
+            for (int i = 0; i < 5; i++) {
+                uint8_t pkt[CAP];
+                size_t len = sender_next(&a, pkt, 20);
+                assert_int_equal(media_xcode_packet(x, &o, pkt, &len, CAP), MEDIA_XC_SEND);
+                if (life == 0)
+                    before = parse(pkt);
+                else if (i == 0)
+                    after = parse(pkt);
+            }
+            media_xcode_free(x);
+            for (int lost = 0; lost < 7; lost++) { /* the outage: the sender goes on */
+                uint8_t pkt[CAP];
+                sender_next(&a, pkt, 20);
+            }
+        }
+        assert_true(after.ssrc == before.ssrc);
+        uint16_t dseq = (uint16_t)(after.seq - before.seq);
+        assert_int_equal(dseq, 8);
+        assert_true(after.ts - before.ts == dseq * dirs[k].frame_out);
+        media_encoder_free(a.enc);
+    }
+}
+
 static void other_ptimes_become_20ms_frames(void **state)
 {
     (void)state;
@@ -343,6 +387,7 @@ int main(void)
         cmocka_unit_test(pcmu_to_opus_keeps_tone_and_numbering),
         cmocka_unit_test(opus_to_pcmu_and_g722_to_pcma),
         cmocka_unit_test(one_stream_across_codec_changes),
+        cmocka_unit_test(a_new_transcoder_continues_the_stream),
         cmocka_unit_test(other_ptimes_become_20ms_frames),
         cmocka_unit_test(losses_show_and_late_packets_go),
         cmocka_unit_test(events_move_to_the_receivers_clock),
