@@ -8,8 +8,9 @@
  * answers BYE and keepalive OPTIONS with 200.
  * Call i goes from c(B + i % M) to e(B + i % M), B = --user-base (default 0). Give every run its
  * own B: a run's callee bindings stay registered after it (an hour), and a later run calling the
- * same users would fork to the dead sockets of the earlier one too. The From display name "call-<i>" is what the B2BUA hands
- * to the callee unchanged, so the callee side knows the call without a table of Call-IDs.
+ * same users would fork to the dead sockets of the earlier one too. The From display name
+ * "call-<i>" is what the B2BUA hands to the callee unchanged, so the callee side knows the call
+ * without a table of Call-IDs.
  *
  * Two modes:
  *   --rate R --seconds S   (calls per second) start R calls/s for S s; each call, once answered,
@@ -66,8 +67,8 @@ enum fail { F_NONE, F_CODE, F_TIMEOUT, F_BYE, F_MEDIA };
 
 struct call {
     uint8_t state, fail, provisional, callee_answered, callee_acked, callee_byed;
-    int code;           /* the final answer to the last INVITE */
-    int sends;          /* of the current request (INVITE or BYE) */
+    int code;  /* the final answer to the last INVITE */
+    int sends; /* of the current request (INVITE or BYE) */
     double next_tx, interval, started, answered, deadline, hangup_at;
     int relay_a, relay_b; /* where the caller and the callee send RTP (from the SDPs) */
     int rtp_sent[2], rtp_recv[2];
@@ -102,8 +103,8 @@ static struct {
     EVP_MD *md5;
     char ha1_realm[96];
     char (*ha1)[33]; /* per caller user, for ha1_realm */
-    long ok, failed, fail_code, fail_timeout, fail_bye, fail_media, retransmits, stray,
-        send_errors, options, active, peak_active;
+    long ok, failed, fail_code, fail_timeout, fail_bye, fail_media, retransmits, stray, send_errors,
+        options, active, peak_active;
     long rtp_sent, rtp_recv;
     struct code_count codes[MAX_CODES];
     int ncodes;
@@ -188,8 +189,8 @@ static void count_code(int code)
 struct msg {
     char *buf;
     size_t len;
-    int code;                /* responses; 0 for requests */
-    char method[16];         /* requests */
+    int code;        /* responses; 0 for requests */
+    char method[16]; /* requests */
     char ruri[192];
     const char *body;
     size_t body_len;
@@ -474,17 +475,17 @@ static void build_bye(int i)
 {
     struct call *c = &g.calls[i];
     int u = g.user_base + i % g.users;
-    int n = snprintf(c->msg, MSG_MAX,
-                     "BYE %s SIP/2.0\r\n"
-                     "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s.%d.b;rport\r\n"
-                     "Max-Forwards: 70\r\n"
-                     "From: \"call-%d\" <sip:c%d@%s>;tag=f%s.%d\r\n"
-                     "To: %s\r\n"
-                     "Call-ID: %s-%d@callload\r\n"
-                     "CSeq: 3 BYE\r\n"
-                     "Content-Length: 0\r\n\r\n",
-                     c->target, g.port_uac, g.run, i, i, u, g.domain, g.run, i, c->to_hdr, g.run,
-                     i);
+    int n =
+        snprintf(c->msg, MSG_MAX,
+                 "BYE %s SIP/2.0\r\n"
+                 "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s.%d.b;rport\r\n"
+                 "Max-Forwards: 70\r\n"
+                 "From: \"call-%d\" <sip:c%d@%s>;tag=f%s.%d\r\n"
+                 "To: %s\r\n"
+                 "Call-ID: %s-%d@callload\r\n"
+                 "CSeq: 3 BYE\r\n"
+                 "Content-Length: 0\r\n\r\n",
+                 c->target, g.port_uac, g.run, i, i, u, g.domain, g.run, i, c->to_hdr, g.run, i);
     if (n <= 0 || n >= MSG_MAX)
         die("BYE too long");
     c->len = (size_t)n;
@@ -492,12 +493,13 @@ static void build_bye(int i)
 
 /* A response from the callee side (or to an OPTIONS/BYE on either side). */
 static void respond(int fd, const struct msg *req, const struct sockaddr_in *to, int code,
-                    const char *phrase, const char *to_tag, int contact_port, const char *contact_user,
-                    const char *body, size_t body_len)
+                    const char *phrase, const char *to_tag, int contact_port,
+                    const char *contact_user, const char *body, size_t body_len)
 {
     char vias[1024], from[256], tohdr[256], callid[192], cseq[64], buf[MSG_MAX];
     copy_vias(req, vias, sizeof vias);
-    if (header(req, "From", "f", from, sizeof from) || header(req, "To", "t", tohdr, sizeof tohdr) ||
+    if (header(req, "From", "f", from, sizeof from) ||
+        header(req, "To", "t", tohdr, sizeof tohdr) ||
         header(req, "Call-ID", "i", callid, sizeof callid) ||
         header(req, "CSeq", NULL, cseq, sizeof cseq))
         return;
@@ -544,8 +546,11 @@ static void finish(int i, int fail, double now)
         else
             g.fail_media++;
         note("call %d failed: %s (code %d, rtp %d/%d)", i,
-             fail == F_CODE ? "final response" : fail == F_TIMEOUT ? "timeout" :
-             fail == F_BYE ? "BYE" : "no media", c->code, c->rtp_recv[0], c->rtp_recv[1]);
+             fail == F_CODE      ? "final response"
+             : fail == F_TIMEOUT ? "timeout"
+             : fail == F_BYE     ? "BYE"
+                                 : "no media",
+             c->code, c->rtp_recv[0], c->rtp_recv[1]);
     }
     free(c->msg);
     c->msg = NULL;
@@ -596,7 +601,8 @@ static void send_rtp(int i, int dir)
     memcpy(p + 12, &magic, 4);
     memcpy(p + 16, &idx, 4);
     p[20] = (unsigned char)dir;
-    struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+    struct sockaddr_in to = {.sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
                              .sin_port = htons((uint16_t)(dir == 0 ? c->relay_a : c->relay_b))};
     send_to(dir == 0 ? g.fd_rtp_a : g.fd_rtp_b, (const char *)p, sizeof p, &to);
     c->rtp_sent[dir]++;
@@ -606,13 +612,15 @@ static void send_rtp(int i, int dir)
 static void on_caller_response(struct msg *m, double now)
 {
     char callid[192], cseq[64];
-    if (header(m, "Call-ID", "i", callid, sizeof callid) || header(m, "CSeq", NULL, cseq, sizeof cseq)) {
+    if (header(m, "Call-ID", "i", callid, sizeof callid) ||
+        header(m, "CSeq", NULL, cseq, sizeof cseq)) {
         g.stray++;
         return;
     }
     size_t rl = strlen(g.run);
     char *end;
-    long i = strncmp(callid, g.run, rl) || callid[rl] != '-' ? -1 : strtol(callid + rl + 1, &end, 10);
+    long i =
+        strncmp(callid, g.run, rl) || callid[rl] != '-' ? -1 : strtol(callid + rl + 1, &end, 10);
     if (i < 0 || i >= g.started) {
         g.stray++;
         return;
@@ -775,8 +783,10 @@ static void receive_sip(int fd, int callee_side)
     for (;;) {
         for (int j = 0; j < RECV_BATCH; j++) {
             iov[j] = (struct iovec){buf[j], MSG_MAX};
-            msgs[j].msg_hdr = (struct msghdr){.msg_name = &from[j], .msg_namelen = sizeof from[j],
-                                              .msg_iov = &iov[j], .msg_iovlen = 1};
+            msgs[j].msg_hdr = (struct msghdr){.msg_name = &from[j],
+                                              .msg_namelen = sizeof from[j],
+                                              .msg_iov = &iov[j],
+                                              .msg_iovlen = 1};
         }
         int r = recvmmsg(fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
         if (r <= 0)
@@ -829,8 +839,8 @@ static void receive_rtp(int fd, int want_dir)
             memcpy(&magic, buf[j] + 12, 4);
             memcpy(&idx, buf[j] + 16, 4);
             idx = ntohl(idx);
-            if (msgs[j].msg_len != RTP_LEN || ntohl(magic) != RTP_MAGIC || idx >= (uint32_t)g.started ||
-                buf[j][20] != want_dir)
+            if (msgs[j].msg_len != RTP_LEN || ntohl(magic) != RTP_MAGIC ||
+                idx >= (uint32_t)g.started || buf[j][20] != want_dir)
                 continue;
             g.calls[idx].rtp_recv[want_dir]++;
             g.rtp_recv++;
@@ -864,8 +874,8 @@ static double run_timers(double now)
         }
         if (c->state == C_CONFIRMED) {
             for (int dir = 0; dir < 2; dir++)
-                if (c->rtp_sent[dir] < g.rtp_packets && c->next_rtp[dir] && now >= c->next_rtp[dir] &&
-                    (dir == 0 ? c->relay_a : c->relay_b)) {
+                if (c->rtp_sent[dir] < g.rtp_packets && c->next_rtp[dir] &&
+                    now >= c->next_rtp[dir] && (dir == 0 ? c->relay_a : c->relay_b)) {
                     send_rtp(i, dir);
                     c->next_rtp[dir] += 0.020;
                 }
@@ -915,15 +925,16 @@ static void register_callees(void)
         snprintf(callid, sizeof callid, "reg-%s-%d@callload", g.run, u);
         int done = 0;
         for (int cseq = 1; cseq <= 4 && !done; cseq++) {
-            int n = snprintf(req, sizeof req,
-                             "REGISTER sip:%s SIP/2.0\r\n"
-                             "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s.r%d.%d;rport\r\n"
-                             "Max-Forwards: 70\r\nFrom: <sip:e%d@%s>;tag=r%d\r\nTo: <sip:e%d@%s>\r\n"
-                             "Call-ID: %s\r\nCSeq: %d REGISTER\r\n"
-                             "Contact: <sip:e%d@127.0.0.1:%d>\r\nExpires: 3600\r\n%s"
-                             "Content-Length: 0\r\n\r\n",
-                             g.domain, g.port_uas, g.run, u, cseq, u, g.domain, u, u, g.domain,
-                             callid, cseq, u, g.port_uas, auth);
+            int n =
+                snprintf(req, sizeof req,
+                         "REGISTER sip:%s SIP/2.0\r\n"
+                         "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s.r%d.%d;rport\r\n"
+                         "Max-Forwards: 70\r\nFrom: <sip:e%d@%s>;tag=r%d\r\nTo: <sip:e%d@%s>\r\n"
+                         "Call-ID: %s\r\nCSeq: %d REGISTER\r\n"
+                         "Contact: <sip:e%d@127.0.0.1:%d>\r\nExpires: 3600\r\n%s"
+                         "Content-Length: 0\r\n\r\n",
+                         g.domain, g.port_uas, g.run, u, cseq, u, g.domain, u, u, g.domain, callid,
+                         cseq, u, g.port_uas, auth);
             struct msg m;
             send_to(g.fd_uas, req, (size_t)n, &g.server);
             if (wait_response(g.fd_uas, callid, buf, &m, 2.0) != 0)
@@ -1000,9 +1011,11 @@ static int open_socket(int *port)
 /* Runs until every started call is done (or the deadline); stdin "bye" ends a hold. */
 static void loop(double t0, double deadline, int *holding)
 {
-    struct pollfd pfd[5] = {{.fd = g.fd_uac, .events = POLLIN}, {.fd = g.fd_uas, .events = POLLIN},
+    struct pollfd pfd[5] = {{.fd = g.fd_uac, .events = POLLIN},
+                            {.fd = g.fd_uas, .events = POLLIN},
                             {.fd = g.fd_rtp_a, .events = POLLIN},
-                            {.fd = g.fd_rtp_b, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
+                            {.fd = g.fd_rtp_b, .events = POLLIN},
+                            {.fd = 0, .events = POLLIN}};
     int announced = 0;
     double bye_t0 = 0;
     int bye_next = 0;
@@ -1035,8 +1048,8 @@ static void loop(double t0, double deadline, int *holding)
                         up++;
                     }
                 printf("callload-phase established ok=%ld failed=%ld setup_p99_ms=%.1f\n", up,
-                       g.failed, (qsort(g.setup, (size_t)g.nsetup, sizeof(double), cmp_double),
-                                  pct(0.99)));
+                       g.failed,
+                       (qsort(g.setup, (size_t)g.nsetup, sizeof(double), cmp_double), pct(0.99)));
                 fflush(stdout);
                 announced = 1;
             }
@@ -1095,7 +1108,8 @@ static int port_list(const char *s, int *out)
 {
     int n = 0;
     char *copy = strdup(s), *save = NULL;
-    for (char *t = strtok_r(copy, ",", &save); t && n < MAX_SDP_PORTS; t = strtok_r(NULL, ",", &save))
+    for (char *t = strtok_r(copy, ",", &save); t && n < MAX_SDP_PORTS;
+         t = strtok_r(NULL, ",", &save))
         out[n++] = (int)num(t, "port", 1, 65535);
     free(copy);
     return n;
@@ -1103,15 +1117,21 @@ static int port_list(const char *s, int *out)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"target", required_argument, 0, 't'},   {"domain", required_argument, 0, 'd'},
-        {"password", required_argument, 0, 'p'}, {"users", required_argument, 0, 'u'},
-        {"rate", required_argument, 0, 'r'},     {"seconds", required_argument, 0, 's'},
-        {"rtp", required_argument, 0, 'R'},      {"hold-ms", required_argument, 0, 'H'},
-        {"hold", required_argument, 0, 'N'},     {"sdp-a", required_argument, 0, 'a'},
-        {"sdp-b", required_argument, 0, 'b'},    {"call-timeout", required_argument, 0, 'T'},
-        {"max-seconds", required_argument, 0, 'L'}, {"user-base", required_argument, 0, 'U'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"target", required_argument, 0, 't'},
+                                         {"domain", required_argument, 0, 'd'},
+                                         {"password", required_argument, 0, 'p'},
+                                         {"users", required_argument, 0, 'u'},
+                                         {"rate", required_argument, 0, 'r'},
+                                         {"seconds", required_argument, 0, 's'},
+                                         {"rtp", required_argument, 0, 'R'},
+                                         {"hold-ms", required_argument, 0, 'H'},
+                                         {"hold", required_argument, 0, 'N'},
+                                         {"sdp-a", required_argument, 0, 'a'},
+                                         {"sdp-b", required_argument, 0, 'b'},
+                                         {"call-timeout", required_argument, 0, 'T'},
+                                         {"max-seconds", required_argument, 0, 'L'},
+                                         {"user-base", required_argument, 0, 'U'},
+                                         {0, 0, 0, 0}};
     g.users = 100;
     g.rate = 10;
     g.seconds = 5;
@@ -1125,21 +1145,50 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 't': snprintf(target, sizeof target, "%s", optarg); break;
-        case 'd': g.domain = optarg; break;
-        case 'p': g.password = optarg; break;
-        case 'u': g.users = (int)num(optarg, "--users", 1, 100000); break;
-        case 'U': g.user_base = (int)num(optarg, "--user-base", 0, 10000000); break;
-        case 'r': g.rate = num(optarg, "--rate", 0.1, 100000); break;
-        case 's': g.seconds = num(optarg, "--seconds", 0.1, 3600); break;
-        case 'R': g.rtp_packets = (int)num(optarg, "--rtp", 0, 100000); break;
-        case 'H': g.hold_ms = (int)num(optarg, "--hold-ms", 0, 3600000); break;
-        case 'N': g.hold = (int)num(optarg, "--hold", 1, 100000); break;
-        case 'a': g.n_sdp_a = port_list(optarg, g.sdp_a); break;
-        case 'b': g.n_sdp_b = port_list(optarg, g.sdp_b); break;
-        case 'T': g.call_timeout = num(optarg, "--call-timeout", 0.5, 600); break;
-        case 'L': g.max_seconds = num(optarg, "--max-seconds", 1, 7200); break;
-        default: usage();
+        case 't':
+            snprintf(target, sizeof target, "%s", optarg);
+            break;
+        case 'd':
+            g.domain = optarg;
+            break;
+        case 'p':
+            g.password = optarg;
+            break;
+        case 'u':
+            g.users = (int)num(optarg, "--users", 1, 100000);
+            break;
+        case 'U':
+            g.user_base = (int)num(optarg, "--user-base", 0, 10000000);
+            break;
+        case 'r':
+            g.rate = num(optarg, "--rate", 0.1, 100000);
+            break;
+        case 's':
+            g.seconds = num(optarg, "--seconds", 0.1, 3600);
+            break;
+        case 'R':
+            g.rtp_packets = (int)num(optarg, "--rtp", 0, 100000);
+            break;
+        case 'H':
+            g.hold_ms = (int)num(optarg, "--hold-ms", 0, 3600000);
+            break;
+        case 'N':
+            g.hold = (int)num(optarg, "--hold", 1, 100000);
+            break;
+        case 'a':
+            g.n_sdp_a = port_list(optarg, g.sdp_a);
+            break;
+        case 'b':
+            g.n_sdp_b = port_list(optarg, g.sdp_b);
+            break;
+        case 'T':
+            g.call_timeout = num(optarg, "--call-timeout", 0.5, 600);
+            break;
+        case 'L':
+            g.max_seconds = num(optarg, "--max-seconds", 1, 7200);
+            break;
+        default:
+            usage();
         }
     }
     char *colon = strrchr(target, ':');
@@ -1179,7 +1228,9 @@ int main(int argc, char **argv)
     double end = now_mono();
     for (int i = 0; i < g.started; i++)
         if (g.calls[i].state != C_DONE)
-            finish(i, g.calls[i].state == C_BYE || g.calls[i].state == C_CONFIRMED ? F_BYE : F_TIMEOUT, end);
+            finish(i,
+                   g.calls[i].state == C_BYE || g.calls[i].state == C_CONFIRMED ? F_BYE : F_TIMEOUT,
+                   end);
     long not_started = g.ncalls - g.started;
     qsort(g.setup, (size_t)g.nsetup, sizeof(double), cmp_double);
     long callee_byes = 0;

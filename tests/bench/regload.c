@@ -47,24 +47,24 @@ enum round { ROUND_FRESH, ROUND_REFRESH, ROUND_COUNT };
 
 struct ua {
     uint32_t cseq;
-    uint32_t nc;     /* last nonce-count used with nonce */
+    uint32_t nc; /* last nonce-count used with nonce */
     uint8_t state;
     uint8_t challenges;
-    uint8_t reused;  /* this attempt started with a reused nonce */
-    uint8_t qop;     /* the challenge offered qop=auth */
+    uint8_t reused; /* this attempt started with a reused nonce */
+    uint8_t qop;    /* the challenge offered qop=auth */
     int slot;
     double started;
     char nonce[128];
     char opaque[128];
     char realm[128];
-    char ha1[33];    /* for realm */
+    char ha1[33]; /* for realm */
 };
 
 /* One transaction in flight: the exact bytes, so retransmissions are identical. */
 struct slot {
-    int user;        /* -1 when free */
+    int user; /* -1 when free */
     int sends;
-    double next;     /* when to retransmit or give up */
+    double next; /* when to retransmit or give up */
     double interval;
     size_t len;
     char msg[MSG_MAX];
@@ -214,22 +214,22 @@ static void build(int u, struct slot *s, int with_auth)
             n += snprintf(auth + n, sizeof auth - (size_t)n, ", opaque=\"%s\"", a->opaque);
         snprintf(auth + n, sizeof auth - (size_t)n, "\r\n");
     }
-    int n = snprintf(s->msg, sizeof s->msg,
-                     "REGISTER sip:%s SIP/2.0\r\n"
-                     "Via: SIP/2.0/UDP %s:%d;branch=z9hG4bK%016" PRIx64 ";rport\r\n"
-                     "Max-Forwards: 70\r\n"
-                     "From: <sip:%s@%s>;tag=%08" PRIx32 "\r\n"
-                     "To: <sip:%s@%s>\r\n"
-                     "Call-ID: %s-%d@regload\r\n"
-                     "CSeq: %" PRIu32 " REGISTER\r\n"
-                     "Contact: <sip:%s@%s:%d>\r\n"
-                     "Expires: %d\r\n"
-                     "%s"
-                     "User-Agent: regload\r\n"
-                     "Content-Length: 0\r\n\r\n",
-                     g.domain, g.local_ip, g.local_port, rnd(), user, g.domain,
-                     (uint32_t)rnd(), user, g.domain, g.run_id, u, a->cseq, user, g.local_ip,
-                     g.local_port, g.expires, auth);
+    int n =
+        snprintf(s->msg, sizeof s->msg,
+                 "REGISTER sip:%s SIP/2.0\r\n"
+                 "Via: SIP/2.0/UDP %s:%d;branch=z9hG4bK%016" PRIx64 ";rport\r\n"
+                 "Max-Forwards: 70\r\n"
+                 "From: <sip:%s@%s>;tag=%08" PRIx32 "\r\n"
+                 "To: <sip:%s@%s>\r\n"
+                 "Call-ID: %s-%d@regload\r\n"
+                 "CSeq: %" PRIu32 " REGISTER\r\n"
+                 "Contact: <sip:%s@%s:%d>\r\n"
+                 "Expires: %d\r\n"
+                 "%s"
+                 "User-Agent: regload\r\n"
+                 "Content-Length: 0\r\n\r\n",
+                 g.domain, g.local_ip, g.local_port, rnd(), user, g.domain, (uint32_t)rnd(), user,
+                 g.domain, g.run_id, u, a->cseq, user, g.local_ip, g.local_port, g.expires, auth);
     if (n < 0 || (size_t)n >= sizeof s->msg)
         die("request for %s does not fit in %d bytes", user, MSG_MAX);
     s->len = (size_t)n;
@@ -358,8 +358,8 @@ static int parse_response(char *buf, size_t len, struct response *r)
             } else if (header_is(p, nl, "CSeq", NULL)) {
                 r->cseq = (uint32_t)strtoul(v, NULL, 10);
                 have_cseq = 1;
-            } else if (header_is(p, nl, "WWW-Authenticate", NULL) && !r->www &&
-                       ve - v > 7 && !strncasecmp(v, "Digest", 6)) {
+            } else if (header_is(p, nl, "WWW-Authenticate", NULL) && !r->www && ve - v > 7 &&
+                       !strncasecmp(v, "Digest", 6)) {
                 r->www = v + 6;
                 r->www_len = (size_t)(ve - v - 6);
             }
@@ -515,8 +515,7 @@ static void receive_all(enum round round)
         }
         int n = recvmmsg(g.fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
         if (n < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                errno != ECONNREFUSED)
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNREFUSED)
                 die("recvmmsg: %s", strerror(errno));
             return;
         }
@@ -626,13 +625,20 @@ static long parse_long(const char *s, const char *what, long min, long max)
 static void parse_args(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"target", required_argument, NULL, 't'},  {"domain", required_argument, NULL, 'd'},
-        {"users", required_argument, NULL, 'n'},   {"prefix", required_argument, NULL, 'p'},
-        {"start", required_argument, NULL, 's'},   {"password", required_argument, NULL, 'a'},
-        {"window", required_argument, NULL, 'w'},  {"expires", required_argument, NULL, 'x'},
-        {"refresh", no_argument, NULL, 'r'},       {"max-seconds", required_argument, NULL, 'm'},
-        {"bind", required_argument, NULL, 'b'},    {"verbose", no_argument, NULL, 'v'},
-        {"sync", no_argument, NULL, 'y'},          {"help", no_argument, NULL, 'h'},
+        {"target", required_argument, NULL, 't'},
+        {"domain", required_argument, NULL, 'd'},
+        {"users", required_argument, NULL, 'n'},
+        {"prefix", required_argument, NULL, 'p'},
+        {"start", required_argument, NULL, 's'},
+        {"password", required_argument, NULL, 'a'},
+        {"window", required_argument, NULL, 'w'},
+        {"expires", required_argument, NULL, 'x'},
+        {"refresh", no_argument, NULL, 'r'},
+        {"max-seconds", required_argument, NULL, 'm'},
+        {"bind", required_argument, NULL, 'b'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"sync", no_argument, NULL, 'y'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     static char target[128];
@@ -655,19 +661,44 @@ static void parse_args(int argc, char **argv)
             g.target_port = (int)parse_long(colon + 1, "--target port", 1, 65535);
             break;
         }
-        case 'd': g.domain = optarg; break;
-        case 'n': g.users = (int)parse_long(optarg, "--users", 1, 10000000); break;
-        case 'p': g.prefix = optarg; break;
-        case 's': g.start = (int)parse_long(optarg, "--start", 0, 1000000000); break;
-        case 'a': g.password = optarg; break;
-        case 'w': g.window = (int)parse_long(optarg, "--window", 1, 100000); break;
-        case 'x': g.expires = (int)parse_long(optarg, "--expires", 0, 604800); break;
-        case 'r': g.refresh = 1; break;
-        case 'm': g.max_seconds = (double)parse_long(optarg, "--max-seconds", 1, 86400); break;
-        case 'b': g.bind_ip = optarg; break;
-        case 'v': g.verbose = 1; break;
-        case 'y': g.sync = 1; break;
-        default: usage();
+        case 'd':
+            g.domain = optarg;
+            break;
+        case 'n':
+            g.users = (int)parse_long(optarg, "--users", 1, 10000000);
+            break;
+        case 'p':
+            g.prefix = optarg;
+            break;
+        case 's':
+            g.start = (int)parse_long(optarg, "--start", 0, 1000000000);
+            break;
+        case 'a':
+            g.password = optarg;
+            break;
+        case 'w':
+            g.window = (int)parse_long(optarg, "--window", 1, 100000);
+            break;
+        case 'x':
+            g.expires = (int)parse_long(optarg, "--expires", 0, 604800);
+            break;
+        case 'r':
+            g.refresh = 1;
+            break;
+        case 'm':
+            g.max_seconds = (double)parse_long(optarg, "--max-seconds", 1, 86400);
+            break;
+        case 'b':
+            g.bind_ip = optarg;
+            break;
+        case 'v':
+            g.verbose = 1;
+            break;
+        case 'y':
+            g.sync = 1;
+            break;
+        default:
+            usage();
         }
     }
     if (optind != argc || !g.target_ip || !g.domain || g.users <= 0)

@@ -52,7 +52,7 @@
 struct stream {
     uint16_t seq[2];
     uint32_t ts[2];
-    long sent[2], received[2]; /* index = direction: 0 = A->B (arrives at B), 1 = B->A */
+    long sent[2], received[2];   /* index = direction: 0 = A->B (arrives at B), 1 = B->A */
     struct sockaddr_in relay[2]; /* where A sends (relay A side), where B sends (relay B side) */
 };
 
@@ -162,7 +162,8 @@ static void tick(long slot, unsigned char *bufs, struct mmsghdr *msgs, struct io
             iov[m] = (struct iovec){p, PKT};
             msgs[m].msg_hdr = (struct msghdr){.msg_name = &g.st[i].relay[dir],
                                               .msg_namelen = sizeof(struct sockaddr_in),
-                                              .msg_iov = &iov[m], .msg_iovlen = 1};
+                                              .msg_iov = &iov[m],
+                                              .msg_iovlen = 1};
         }
     for (int k = 0; k < 2 * g.nsock; k++) {
         int fd = (k % 2 == 0 ? g.fd_a : g.fd_b)[k / 2];
@@ -219,7 +220,8 @@ static void drain(int fd, int want_dir, int k)
             g.received++;
             if (g.measuring)
                 g.window_received++;
-            long long sent_at = (long long)((unsigned long long)get32(p + 24) << 32 | get32(p + 28));
+            long long sent_at =
+                (long long)((unsigned long long)get32(p + 24) << 32 | get32(p + 28));
             long long b = (t - sent_at) / LAT_BUCKET_NS;
             g.lat[b < 0 ? 0 : b > LAT_BUCKETS ? LAT_BUCKETS : b]++;
             g.nlat++;
@@ -281,11 +283,13 @@ static double num(const char *s, const char *what, double min, double max)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"streams", required_argument, 0, 'n'}, {"sockets", required_argument, 0, 'k'},
-        {"seconds", required_argument, 0, 's'}, {"warmup", required_argument, 0, 'w'},
-        {"drain-ms", required_argument, 0, 'd'}, {"max-seconds", required_argument, 0, 'L'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"streams", required_argument, 0, 'n'},
+                                         {"sockets", required_argument, 0, 'k'},
+                                         {"seconds", required_argument, 0, 's'},
+                                         {"warmup", required_argument, 0, 'w'},
+                                         {"drain-ms", required_argument, 0, 'd'},
+                                         {"max-seconds", required_argument, 0, 'L'},
+                                         {0, 0, 0, 0}};
     g.nsock = 16;
     g.seconds = 20;
     g.warmup = 3;
@@ -294,13 +298,26 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'n': g.streams = (int)num(optarg, "--streams", 1, 100000); break;
-        case 'k': g.nsock = (int)num(optarg, "--sockets", 1, 1024); break;
-        case 's': g.seconds = num(optarg, "--seconds", 0.1, 3600); break;
-        case 'w': g.warmup = num(optarg, "--warmup", 0, 600); break;
-        case 'd': g.drain_ms = (int)num(optarg, "--drain-ms", 0, 60000); break;
-        case 'L': g.max_seconds = num(optarg, "--max-seconds", 1, 7200); break;
-        default: usage();
+        case 'n':
+            g.streams = (int)num(optarg, "--streams", 1, 100000);
+            break;
+        case 'k':
+            g.nsock = (int)num(optarg, "--sockets", 1, 1024);
+            break;
+        case 's':
+            g.seconds = num(optarg, "--seconds", 0.1, 3600);
+            break;
+        case 'w':
+            g.warmup = num(optarg, "--warmup", 0, 600);
+            break;
+        case 'd':
+            g.drain_ms = (int)num(optarg, "--drain-ms", 0, 60000);
+            break;
+        case 'L':
+            g.max_seconds = num(optarg, "--max-seconds", 1, 7200);
+            break;
+        default:
+            usage();
         }
     }
     if (!g.streams)
@@ -340,9 +357,10 @@ int main(int argc, char **argv)
         if (scanf("%d %d", &pa, &pb) != 2 || pa < 1 || pa > 65535 || pb < 1 || pb > 65535)
             die("stream %d: expected 'RELAY_A_PORT RELAY_B_PORT' on stdin", i);
         for (int dir = 0; dir < 2; dir++) {
-            g.st[i].relay[dir] = (struct sockaddr_in){
-                .sin_family = AF_INET, .sin_port = htons((uint16_t)(dir == 0 ? pa : pb)),
-                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+            g.st[i].relay[dir] =
+                (struct sockaddr_in){.sin_family = AF_INET,
+                                     .sin_port = htons((uint16_t)(dir == 0 ? pa : pb)),
+                                     .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
             g.st[i].seq[dir] = (uint16_t)(i * 7919 + dir);
             g.st[i].ts[dir] = (uint32_t)i * 160000u;
         }
