@@ -257,7 +257,8 @@ static void won(struct call *c, struct fork *f, sip_t const *sip)
         c->setup_timer = NULL;
     }
     c->final_status = 200;
-    b2bua_copy(c->callee_routed, sizeof c->callee_routed, c->b.remote_target);
+    if (!f->attempt) /* a gateway call keeps the number and gateway it was sent to */
+        b2bua_copy(c->callee_routed, sizeof c->callee_routed, c->b.remote_target);
     log_info(c->a.call_id, "call %s answered by %s", c->uuid, c->b.remote_target);
     call_publish(c);
 }

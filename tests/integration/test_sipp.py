@@ -51,7 +51,7 @@ def env(stack):
     assert status == 201, gw
     status, r = api(node, "POST", f"/v1/tenants/{t}/routes", stack.key,
                     {"name": "out", "pattern": "^0[1-9][0-9]+$", "gateway_ids": [gw["id"]],
-                     "priority": 100})
+                     "priority": 100, "strip_digits": 1, "prepend": "+49"})
     assert status == 201, r
     return stack, node, uas_port
 
@@ -216,8 +216,9 @@ def check_cdr(stack, number, call, codec_b, pt_b, to_a, to_b):
     assert row["a_call_id"] == call_id(call.uac, "INVITE"), why
     assert row["b_call_id"] == call_id(call.uas, "SIP/2.0 200"), why
     assert (row["caller"], row["callee_dialled"], row["gateway"]) == (USER, number, "sipp-uas")
-    # callee_routed is the target the dialog reached: the SIPp callee's Contact
-    assert re.match(rf"sip:([^@]*@)?127\.0\.0\.1:{call.uas_port}\b", row["callee_routed"]), why
+    # callee_routed is what was sent to the carrier: the rewritten number at the gateway
+    assert re.match(rf"sip:\+49{number[1:]}@127\.0\.0\.1:{call.uas_port}\b",
+                    row["callee_routed"]), why
     assert (row["codec_a"], row["codec_b"]) == ("PCMU", codec_b), why
     assert (row["sip_status"], row["q850_cause"], row["hangup_by"]) == (200, 16, "caller"), why
     a, b = row["media_a"], row["media_b"]
