@@ -84,8 +84,12 @@ static char *anchor_sdp(struct call *c, const struct dlg_side *toward, const str
     char *out = call_srtp_rewrite(c, toward == &c->a ? MEDIA_LEG_A : MEDIA_LEG_B, body, len,
                                   toward->media_port);
     /* A request carries an offer, a response its answer (call_codec.c: a codec change). */
-    return sip->sip_request ? call_codec_offer(c, from_leg, out)
-                            : call_codec_answer(c, from_leg, out);
+    int offer = sip->sip_request != NULL;
+    out = offer ? call_codec_offer(c, from_leg, out) : call_codec_answer(c, from_leg, out);
+    char *kept = dtmf_relay_midcall(c, from_leg, body, len, offer, out);
+    if (kept && kept != out) /* what the record keeps as sent is what was sent */
+        call_note_sdp(c, !from_leg, 0, kept, strlen(kept));
+    return kept;
 }
 
 void dialog_abandon(struct call *c)

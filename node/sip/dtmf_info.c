@@ -135,8 +135,8 @@ char *dtmf_sdp_add_event(const char *sdp, int pt)
 {
     size_t len = strlen(sdp), mlen;
     const char *m = audio_line(sdp, len, &mlen);
-    if (!m || pt < 0 || pt > 127)
-        return NULL;
+    if (!m || pt < 0 || pt > 127 || lists_format(m, mlen, pt))
+        return NULL; /* taken by another format: two meanings for one type would be worse */
     const char *rest = m + mlen;
     if (*rest == '\r')
         rest++;

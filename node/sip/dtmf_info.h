@@ -21,7 +21,8 @@ int dtmf_info_format(int event, int ms, char *out, size_t len);
 int dtmf_sdp_event_pt(const char *sdp, size_t len);
 
 /* A copy of sdp (malloc'ed) with telephone-event/8000 as payload type pt added to its audio
- * stream (the m= line's formats, a=rtpmap and a=fmtp 0-15); NULL on error. */
+ * stream (the m= line's formats, a=rtpmap and a=fmtp 0-15); NULL on error or when the m= line
+ * already lists pt for another format. */
 char *dtmf_sdp_add_event(const char *sdp, int pt);
 
 /* A dynamic payload type (101 first, then 96..127) the SDP's audio stream does not list yet,

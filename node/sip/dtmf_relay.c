@@ -227,6 +227,49 @@ void dtmf_relay_answer(struct call *c, const char *b_sdp, size_t b_len, char **s
     media_leg_set_events(c->media, MEDIA_LEG_A, pt_a, 1);
 }
 
+/* Every telephone-event format out of sdp (taken): the transcoder offers one per clock. */
+static char *drop_events(char *sdp)
+{
+    for (int i = 0; i < 4 && dtmf_sdp_event_pt(sdp, strlen(sdp)) >= 0; i++) {
+        char *without = dtmf_sdp_drop_event(sdp);
+        if (!without)
+            break;
+        free(sdp);
+        sdp = without;
+    }
+    return sdp;
+}
+
+char *dtmf_relay_midcall(struct call *c, int from_leg, const char *body, size_t len, int offer,
+                         char *sdp)
+{
+    if (!sdp || !(c->dtmf_translate || c->dtmf_translate_b))
+        return sdp;
+    int has = c->dtmf_translate ? MEDIA_LEG_A : MEDIA_LEG_B; /* the leg with events */
+    int *pt = c->dtmf_translate ? &c->dtmf_pt_a : &c->dtmf_pt_b;
+    if (from_leg == has) { /* it may renumber its events: follow */
+        int now = dtmf_sdp_event_pt(body, len);
+        if (now >= 0 && now != *pt) {
+            *pt = now;
+            if (c->media)
+                media_leg_set_events(c->media, has, now, 1);
+        }
+    }
+    int present = dtmf_sdp_event_pt(sdp, strlen(sdp)) >= 0;
+    char *out = NULL;
+    /* An answer may carry them only if the offer it answers (that leg's latest SDP) had them. */
+    const char *asked = c->sdp_party[has];
+    int may = offer || (asked && dtmf_sdp_event_pt(asked, strlen(asked)) >= 0);
+    if (from_leg != has && may)             /* toward the leg with events: keep them at its type */
+        out = dtmf_sdp_add_event(sdp, *pt); /* NULL when pt is listed already */
+    else if (from_leg == has && present)
+        return drop_events(sdp); /* toward the leg without: it never had them, at any clock */
+    if (!out)
+        return sdp;
+    free(sdp);
+    return out;
+}
+
 struct dtmf_relay *dtmf_relay_create(su_root_t *root, struct media_engine *media)
 {
     struct dtmf_relay *d = calloc(1, sizeof *d);

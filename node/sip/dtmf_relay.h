@@ -26,6 +26,13 @@ char *dtmf_relay_offer(struct call *c, char *sdp);
  * the node offered for an A without them, it translates the other way, and *sdp loses them. */
 void dtmf_relay_answer(struct call *c, const char *b_sdp, size_t b_len, char **sdp);
 
+/* Mid-call SDP from from_leg (body) on its way to the other leg as sdp (an offer or an answer,
+ * codecs fitted; malloc'ed, taken): a translating call stays translating across re-INVITEs and
+ * UPDATEs. The leg with events keeps being given them (in an answer only if its offer had
+ * them), the leg without never sees them, and a renumbered event type is followed. */
+char *dtmf_relay_midcall(struct call *c, int from_leg, const char *body, size_t len, int offer,
+                         char *sdp);
+
 /* An INFO in a call held here: 1 when it was a digit from the party without telephone-event,
  * answered here and played to the other party as RFC 4733; 0 to relay it as usual. */
 int dtmf_relay_info(struct call *c, int from_a, nta_incoming_t *irq, sip_t const *sip);

@@ -244,6 +244,49 @@ def test_caller_info_reaches_the_callee_as_rfc4733_with_its_payload_type(reverse
     callee.expect_bye()
 
 
+def test_translation_survives_re_invites_from_either_side(reverse_call):
+    """Hold and unhold by the caller (no events), then a re-INVITE by the callee (events): the
+    callee keeps being offered and answered telephone-event at its type, the caller never sees
+    it, and the caller's INFO digit still reaches the callee as RFC 4733 afterwards."""
+    caller, callee, _, _ = reverse_call
+    for direction in ("a=sendonly", "a=sendrecv"):
+        caller.send_in_dialog("INVITE", body=sdp_offer(caller.rtp.ip, caller.rtp.port, pts=(0, 8))
+                              .replace("a=sendrecv", direction))
+        reinv = callee.next(want=lambda m: m.is_request and m.method == "INVITE")
+        assert "101" in m_formats(reinv.body), reinv.body
+        assert "a=rtpmap:101 telephone-event/8000" in reinv.body
+        callee.respond(reinv, 200, "OK", body=sdp_offer(
+            callee.rtp.ip, callee.rtp.port).replace(
+            "a=sendrecv", "a=recvonly" if direction == "a=sendonly" else "a=sendrecv"))
+        ok = caller.next(want=lambda m: not m.is_request and m.cseq()[1] == "INVITE"
+                         and m.status >= 200)
+        assert ok.status == 200 and "telephone-event" not in ok.body, ok.body
+        caller.send_in_dialog("ACK", cseq=ok.cseq()[0])
+        callee.next(want=lambda m: m.is_request and m.method == "ACK")
+    # The callee re-offers (its events at 101): the caller is offered none, and the answer the
+    # callee gets keeps them.
+    callee.send_in_dialog("INVITE", body=sdp_offer(callee.rtp.ip, callee.rtp.port))
+    reinv = caller.next(want=lambda m: m.is_request and m.method == "INVITE")
+    assert "telephone-event" not in reinv.body and "101" not in m_formats(reinv.body), reinv.body
+    caller.respond(reinv, 200, "OK", body=sdp_offer(caller.rtp.ip, caller.rtp.port, pts=(0, 8)))
+    ok = callee.next(want=lambda m: not m.is_request and m.cseq()[1] == "INVITE"
+                     and m.status >= 200)
+    assert ok.status == 200 and "a=rtpmap:101 telephone-event/8000" in ok.body, ok.body
+    callee.send_in_dialog("ACK", cseq=ok.cseq()[0])
+    caller.next(want=lambda m: m.is_request and m.method == "ACK")
+
+    caller.rtp.send(sdp_media(caller.dialog["remote_sdp"]), count=3, tag=b"G")
+    caller.send_in_dialog("INFO", body="Signal=7\r\nDuration=120\r\n",
+                          content_type="application/dtmf-relay")
+    cseq = caller.dialog["cseq"]
+    assert caller.next(want=lambda m: not m.is_request
+                       and m.cseq() == (cseq, "INFO")).status == 200
+    events = [p for p in parse(callee.rtp.receive(seconds=2, want=8)) if p["pt"] == 101]
+    assert [struct.unpack("!BBH", e["payload"][:4])[0] for e in events] == [7] * 5, events
+    assert caller.bye().status == 200
+    callee.expect_bye()
+
+
 def test_neither_with_telephone_event_passes_info_through(node):
     caller = Phone(node.sip_port, "7001", DOMAIN, PASSWORD)
     callee = Phone(node.sip_port, "7002", DOMAIN, PASSWORD)

@@ -91,6 +91,8 @@ static void add_event_to_sdp(void **state)
     assert_non_null(strstr(out, "a=sendrecv\r\n"));
     free(out);
     assert_null(dtmf_sdp_add_event("v=0\r\n", 96));
+    /* 8 is PCMA in this offer: never a second meaning for one payload type */
+    assert_null(dtmf_sdp_add_event(without, 8));
 }
 
 static void free_pt_prefers_101(void **state)
