@@ -54,6 +54,7 @@ struct call {
     char media_ip[64];
     enum call_state state;
     long long created_ms, progress_ms, answered_ms;
+    long long recovered_ms; /* when this node took the call over from a dead one; 0: its own */
     /* For the CDR: who the call was for after routing, and how it ended. */
     char tenant_id[40];
     char callee_routed[512]; /* the contact or number actually called */
@@ -191,7 +192,8 @@ struct call *calls_find_local(struct calls *cs, const char *call_id);
  * released and memory freed here, without CDRs, records left in Redis for the successor that
  * claims them. Calls still being set up are answered 503. Returns how many. */
 int calls_let_go(struct calls *cs);
-/* The same for the calls set up before before_ms (unix ms): those another node has claimed. */
+/* The same for the calls held here since before before_ms (unix ms; set up here, or recovered
+ * here): those another node's claim took. */
 int calls_let_go_before(struct calls *cs, long long before_ms);
 /* Calls this node holds. */
 int calls_count(struct calls *cs);

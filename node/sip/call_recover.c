@@ -176,6 +176,7 @@ static void recover_one(struct calls *cs, json_t *record, const struct call_reco
     }
     c->calls = cs;
     snprintf(c->failover_from, sizeof c->failover_from, "%s", how->dead);
+    c->recovered_ms = clock_wall_ms();
     snprintf(c->node, sizeof c->node, "%s", d->cfg->node_id);
     /* Its gateway and tenant call slots are renewed here from now on, and given back when the
      * call ends (b2bua_abandon), as the dead node would have. */

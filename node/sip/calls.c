@@ -482,7 +482,9 @@ static int let_go_one(const char *key, void *value, void *arg)
     struct let_go *g = arg;
     struct call *c = value;
     struct calls *cs = g->cs;
-    if (c->created_ms >= g->before_ms)
+    /* Held here since creation, or since this node recovered it (a claim on this node made
+     * before that cannot be about it). */
+    if ((c->recovered_ms ? c->recovered_ms : c->created_ms) >= g->before_ms)
         return 0;
     if (c->a.call_id[0] && strmap_get(cs->by_call_id, c->a.call_id) == c)
         strmap_remove(cs->by_call_id, c->a.call_id);
