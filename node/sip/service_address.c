@@ -21,10 +21,19 @@
 #define OWN_CHECK_TICKS 5
 #define GIVE_BACK_TICKS 10 /* look for taken-over addresses without calls every two seconds */
 #define MAX_ADOPTED 16
+/* An address newly held is announced again once a second this many times: a neighbour ignores a
+ * gratuitous ARP within a second of its last change to that entry (Linux neigh locktime), and
+ * the node that had the address may still answer for it for a moment (a flap). */
+#define REANNOUNCE 5
+#define REANNOUNCE_TICKS 5
+/* Held addresses are announced anew when a member joins (it may be the node the address came
+ * from, back from a flap and letting go of it only now) and every ten seconds regardless. */
+#define REFRESH_TICKS 50
 
 struct adopted {
     char dead[64];
     char address[64];
+    int announce_left;
 };
 
 struct service_address {
@@ -39,6 +48,8 @@ struct service_address {
     int own_missing; /* our address is not on the interface (fenced, or held by a successor) */
     int asking;      /* a claim-holder query is in flight */
     char told_holder[64];
+    int own_announce_left;
+    size_t members_seen; /* live members at the last tick */
     struct adopted adopted[MAX_ADOPTED];
     int nadopted;
 };
@@ -130,6 +141,7 @@ static void on_holder(void *arg, const char *holder, long long at_ms, int store_
     }
     if (vip_announce(ifname, own(sa), 3, err, sizeof err) != 0)
         log_warn(NULL, "service address: %s", err);
+    sa->own_announce_left = REANNOUNCE;
     sa->own_missing = 0;
     sa->told_holder[0] = 0;
     log_info(NULL, "service address %s is this node's again", own(sa));
@@ -149,6 +161,31 @@ static void give_back_idle(struct service_address *sa)
                  a->address, a->dead);
         *a = sa->adopted[--sa->nadopted];
     }
+}
+
+static void announce_once(struct service_address *sa, const char *address, int *left)
+{
+    char err[256];
+    if (*left <= 0)
+        return;
+    (*left)--;
+    if (vip_announce(sa->cfg->cluster_vip_interface, address, 1, err, sizeof err) != 0)
+        log_debug(NULL, "service address: %s", err);
+}
+
+static void reannounce(struct service_address *sa)
+{
+    const char *const *live;
+    size_t n = membership_live(sa->members, &live);
+    int joined = n > sa->members_seen, refresh = sa->ticks % REFRESH_TICKS == 0;
+    sa->members_seen = n;
+    for (int i = 0; i < sa->nadopted; i++) {
+        if ((joined || refresh) && !sa->adopted[i].announce_left)
+            sa->adopted[i].announce_left = joined ? REANNOUNCE : 1;
+        announce_once(sa, sa->adopted[i].address, &sa->adopted[i].announce_left);
+    }
+    if (!sa->own_missing)
+        announce_once(sa, own(sa), &sa->own_announce_left);
 }
 
 static void on_tick(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
@@ -176,6 +213,8 @@ static void on_tick(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
         if (call_store_claim_holder(sa->store, sa->cfg->node_id, on_holder, sa) != 0)
             sa->asking = 0;
     }
+    if (managing(sa) && sa->ticks % REANNOUNCE_TICKS == 0)
+        reannounce(sa);
     if (managing(sa) && sa->ticks % GIVE_BACK_TICKS == 0)
         give_back_idle(sa);
 }
@@ -208,8 +247,10 @@ struct service_address *service_address_create(su_root_t *root, const struct tan
 void service_address_adopted(struct service_address *sa, const char *dead, const char *address)
 {
     for (int i = 0; i < sa->nadopted; i++)
-        if (!strcmp(sa->adopted[i].address, address))
+        if (!strcmp(sa->adopted[i].address, address)) {
+            sa->adopted[i].announce_left = REANNOUNCE;
             return;
+        }
     if (sa->nadopted == MAX_ADOPTED) {
         log_warn(NULL, "service address: too many taken over; %s will not be given back", address);
         return;
@@ -217,6 +258,7 @@ void service_address_adopted(struct service_address *sa, const char *dead, const
     struct adopted *a = &sa->adopted[sa->nadopted++];
     snprintf(a->dead, sizeof a->dead, "%s", dead);
     snprintf(a->address, sizeof a->address, "%s", address);
+    a->announce_left = REANNOUNCE;
 }
 
 void service_address_destroy(struct service_address *sa, int handing_over)
