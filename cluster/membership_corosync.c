@@ -23,6 +23,8 @@ struct entry {
     struct member mb;
 };
 
+#define PAST_MAX 32
+
 struct membership_corosync {
     struct membership *m;
     su_root_t *root;
@@ -36,6 +38,11 @@ struct membership_corosync {
     uint32_t nodeid;
     struct entry *table;
     size_t n;
+    /* Announced processes that left the group, kept so the same process coming back (a ring
+     * flap) is live again at once: until its announcement arrived it would count as dead, and
+     * its successor could claim a node that is running. */
+    struct entry past[PAST_MAX];
+    size_t npast;
     uint64_t seq;      /* totem ring sequence */
     uint32_t changes;  /* CPG configuration changes within this ring */
     int announce_due;  /* our announcement still to send (CS_ERR_TRY_AGAIN) */
@@ -142,6 +149,37 @@ static void on_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t no
     }
 }
 
+static void remember_leavers(struct membership_corosync *c, const struct cpg_address *members,
+                             size_t n)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        const struct entry *e = &c->table[i];
+        int stays = 0;
+        for (size_t j = 0; j < n && !stays; j++)
+            stays = members[j].nodeid == e->nodeid && members[j].pid == e->pid;
+        if (stays || !e->announced)
+            continue;
+        size_t k = 0;
+        while (k < c->npast && c->past[k].nodeid != e->nodeid)
+            k++; /* one process per node: a newer one replaces it */
+        if (k == c->npast) {
+            if (c->npast == PAST_MAX)
+                continue;
+            c->npast++;
+        }
+        c->past[k] = *e;
+    }
+}
+
+static const struct entry *remembered(const struct membership_corosync *c, uint32_t nodeid,
+                                      uint32_t pid)
+{
+    for (size_t k = 0; k < c->npast; k++)
+        if (c->past[k].nodeid == nodeid && c->past[k].pid == pid)
+            return &c->past[k];
+    return NULL;
+}
+
 static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
                        const struct cpg_address *members, size_t n, const struct cpg_address *left,
                        size_t nleft, const struct cpg_address *joined, size_t njoined)
@@ -162,14 +200,18 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
         struct entry *old = find(c, members[i].nodeid, members[i].pid);
         t[i].nodeid = members[i].nodeid;
         t[i].pid = members[i].pid;
+        const struct entry *back = old ? NULL : remembered(c, members[i].nodeid, members[i].pid);
         if (old) {
             t[i] = *old;
+        } else if (back) {
+            t[i] = *back;
         } else if (members[i].nodeid == c->nodeid && members[i].pid == pid) {
             t[i].mb = c->self;
             t[i].mb.nodeid = c->nodeid;
             t[i].announced = 1;
         }
     }
+    remember_leavers(c, members, n);
     free(c->table);
     c->table = t;
     c->n = n;
