@@ -71,12 +71,16 @@ void media_engine_destroy(struct media_engine *eng);
 struct media_session *media_session_create(struct media_engine *eng, const char *call_id, char *err,
                                            size_t errlen);
 /* A session of another (dead) node taken over: both legs bound on address (its VIP) at the
- * ports it used, which need not be in this node's range, then relaying as any session; the
- * setters rebuild its remotes and keys. max_sessions is not applied: a failover must not drop
- * calls because the survivor is full. NULL with a reason in err when a port cannot be bound. */
+ * ports it used, which need not be in this node's range. It relays nothing until
+ * media_session_start: the setters rebuild its remotes, keys and transcoders first, so no
+ * packet queued meanwhile leaves untranscoded or unencrypted. max_sessions is not applied: a
+ * failover must not drop calls because the survivor is full. NULL with a reason in err when a
+ * port cannot be bound. */
 struct media_session *media_session_adopt(struct media_engine *eng, const char *call_id,
                                           const char *address, int port_a, int port_b, char *err,
                                           size_t errlen);
+/* An adopted session starts relaying. On failure it is destroyed: NULL with a reason in err. */
+struct media_session *media_session_start(struct media_session *s, char *err, size_t errlen);
 /* Closes the session's sockets and frees its ports at once; the memory is reclaimed by its
  * media thread shortly after. NULL is accepted. */
 void media_session_destroy(struct media_session *s);

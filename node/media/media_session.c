@@ -127,7 +127,7 @@ static struct media_session *session_alloc(struct media_engine *eng, const char 
 
 /* The session is complete before its first fd enters epoll: from then on its thread may relay
  * packets for it. */
-static struct media_session *session_start(struct media_session *s, char *err, size_t errlen)
+struct media_session *media_session_start(struct media_session *s, char *err, size_t errlen)
 {
     for (int l = 0; l < 2; l++) {
         for (int k = 0; k < 2; k++) {
@@ -160,7 +160,7 @@ struct media_session *media_session_create(struct media_engine *eng, const char 
         media_session_free(s);
         return NULL;
     }
-    return session_start(s, err, errlen);
+    return media_session_start(s, err, errlen);
 }
 
 struct media_session *media_session_adopt(struct media_engine *eng, const char *call_id,
@@ -200,7 +200,7 @@ struct media_session *media_session_adopt(struct media_engine *eng, const char *
     s->thr = media_engine_pick_thread(eng);
     s->thr->nsessions++;
     pthread_mutex_unlock(&eng->lock);
-    return session_start(s, err, errlen);
+    return s;
 }
 
 void media_session_destroy(struct media_session *s)

@@ -216,6 +216,13 @@ static void recover_one(struct calls *cs, json_t *record, const struct call_reco
     restore_leg(c, MEDIA_LEG_A);
     restore_leg(c, MEDIA_LEG_B);
     call_media_restore(c); /* transcoding, payload clocks, DTMF translation */
+    if (!how->reinvite && !media_session_start(c->media, err, sizeof err)) {
+        c->media = NULL; /* destroyed */
+        log_error(c->a.call_id, "call %s from %s: media not restarted: %s", c->uuid, how->dead,
+                  err);
+        call_hangup(c, 47, "no media after failover");
+        return;
+    }
     log_info(c->a.call_id, "call %s %s@%s -> %s recovered from %s (%s)", c->uuid, c->caller,
              c->domain, c->callee, how->dead, how->reinvite ? "re-INVITE" : "VIP");
     if (how->reinvite) {

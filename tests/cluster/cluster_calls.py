@@ -57,6 +57,20 @@ def place_calls_n(c, node, n):
     return calls
 
 
+def hearing(pairs, seconds=1.0):
+    """Calls (index, who) that received less than half their 20 ms packets in the last
+    `seconds`."""
+    now = time.monotonic()
+    want = int(seconds / 0.02) // 2
+    deaf = []
+    for k, (caller_stream, callee_stream) in enumerate(pairs):
+        if callee_stream.received_between(now - seconds, now) < want:
+            deaf.append((k, "callee"))
+        if caller_stream.received_between(now - seconds, now) < want:
+            deaf.append((k, "caller"))
+    return deaf
+
+
 def successor(c, dead):
     for n in c.nodes:
         if n.alive() and f"failover: took over {dead}" in n.log():
