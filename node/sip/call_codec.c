@@ -306,6 +306,27 @@ void call_codec_restore(struct call *c)
                  c->codecs.name[MEDIA_LEG_A], c->codecs.name[MEDIA_LEG_B]);
 }
 
+/* A transcoded call's leg is re-offered only the voice codec its transcoder speaks (with its
+ * events and comfort noise): offered two, the party could answer the other and send what the
+ * transcoder cannot decode. */
+static void narrow_to_transcoded(const struct call *c, int leg, struct sdp_codecs *keep)
+{
+    const struct call_codecs *cc = &c->codecs;
+    if (!(cc->xc_on[MEDIA_LEG_A] || cc->xc_on[MEDIA_LEG_B]) || !cc->name[leg][0])
+        return;
+    struct sdp_codecs only = {0};
+    int voice = 0;
+    for (int i = 0; i < keep->n; i++) {
+        const struct sdp_codec *e = &keep->c[i];
+        if (!is_voice(e) || (!voice && strcasecmp(e->name, cc->name[leg]) == 0)) {
+            voice += is_voice(e);
+            only.c[only.n++] = *e;
+        }
+    }
+    if (voice)
+        *keep = only;
+}
+
 char *call_codec_reoffer(const struct call *c, int leg, char *sdp)
 {
     const char *p = c->sdp_party[leg], *s = c->sdp_sent[leg];
@@ -318,6 +339,7 @@ char *call_codec_reoffer(const struct call *c, int leg, char *sdp)
             keep.c[keep.n++] = party.c[i];
     if (first_voice(&keep) < 0)
         return sdp; /* nothing in common that carries voice: offer what was sent before */
+    narrow_to_transcoded(c, leg, &keep);
     return with_codecs(c, sdp, &keep);
 }
 

@@ -154,6 +154,29 @@ static void an_answer_in_a_foreign_codec_is_transcoded(void **state)
     free(to_b);
 }
 
+static void a_transcoded_leg_is_reoffered_its_transcoders_codec_only(void **state)
+{
+    struct fixture *f = *state;
+    free(offer(&f->c, MEDIA_LEG_A, pcmu_only));
+    /* B answers two codecs A lacks: the first (Opus) is what it sends and is transcoded. */
+    static const char two[] = HEAD "m=audio 5000 RTP/AVP 96 9 97\r\n"
+                                   "a=rtpmap:96 opus/48000/2\r\n"
+                                   "a=rtpmap:9 G722/8000\r\n"
+                                   "a=rtpmap:97 telephone-event/48000\r\n";
+    free(answer(&f->c, MEDIA_LEG_B, two));
+    assert_true(f->c.codecs.transcoding);
+    call_note_sdp(&f->c, MEDIA_LEG_B, 1, two, strlen(two));
+    /* After a failover B is offered Opus and its events, not G.722: answering G.722 it would
+     * send what the transcoder cannot decode. */
+    char *re_b = call_codec_reoffer(&f->c, MEDIA_LEG_B, strdup(f->c.sdp_sent[MEDIA_LEG_B]));
+    struct sdp_codecs l = codecs(re_b);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.c[0].name, "opus");
+    assert_int_equal(l.c[0].pt, 96);
+    assert_true(sdp_codec_is_event(&l.c[1]) && l.c[1].pt == 97);
+    free(re_b);
+}
+
 static void a_shared_codec_is_not_transcoded(void **state)
 {
     struct fixture *f = *state;
@@ -196,6 +219,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(an_answer_in_a_foreign_codec_is_transcoded, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_transcoded_leg_is_reoffered_its_transcoders_codec_only,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(a_shared_codec_is_not_transcoded, setup, teardown),
         cmocka_unit_test_setup_teardown(nothing_changes_without_media_here, setup, teardown),
     };
