@@ -213,6 +213,9 @@ void calls_originate(void *cs, const char *order);
 
 /* dialog.c: a relayed request still open is answered 487 when its call goes. */
 void dialog_abandon(struct call *c);
+/* dialog.c, at stop (before the calls and nta go): relayed requests still waiting for the
+ * other party are answered 503 and freed. */
+void dialog_shutdown(void);
 
 /* b2bua.c: cancels and frees the call's outstanding forks and answers A's INVITE if it is
  * still open (with status), before the call's memory goes. */

@@ -17,8 +17,6 @@
 #include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/sip_header.h>
 
-#define RECORD_TTL (24 * 3600)
-
 void call_early_note_vias(struct call *c, sip_t const *sip)
 {
     su_home_t home[1] = {SU_HOME_INIT(home)};
@@ -78,8 +76,8 @@ void call_early_publish(struct call *c)
                              (json_int_t)f->invite_cseq, "branch", branch));
     }
     json_object_set_new(j, "forks", forks);
-    if (call_store_save(calls_deps(c->calls)->store, c->uuid, c->a.call_id, NULL, j, RECORD_TTL) ==
-        0)
+    if (call_store_save(calls_deps(c->calls)->store, c->uuid, c->a.call_id, NULL, j,
+                        CALL_RECORD_TTL_S) == 0)
         c->stored = 1;
     json_decref(j);
 }

@@ -24,7 +24,6 @@
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/su_tagarg.h>
 
-#define RECORD_TTL (24 * 3600)
 #define REAP_MS 2000
 #define REAP_BATCH 256 /* media-dead calls hung up per sweep; the rest wait for the next one */
 
@@ -249,8 +248,8 @@ void call_publish(struct call *c)
     gateway_limits_held(cs->deps.gateways, c->uuid, c->gw_slot, sizeof c->gw_slot, c->tenant_slot,
                         sizeof c->tenant_slot);
     json_t *j = call_to_json(c);
-    if (!j ||
-        call_store_save(cs->deps.store, c->uuid, c->a.call_id, c->b.call_id, j, RECORD_TTL) != 0)
+    if (!j || call_store_save(cs->deps.store, c->uuid, c->a.call_id, c->b.call_id, j,
+                              CALL_RECORD_TTL_S) != 0)
         log_warn(c->a.call_id, "call %s: record not written (Redis unavailable)", c->uuid);
     else
         c->stored = 1;

@@ -22,6 +22,8 @@
 /* A request relayed to the other party, waiting for its answer. */
 struct relay {
     struct relay *next; /* the call's other relays in flight (c->pending_relay is the head) */
+    struct relay *all_next, **all_prev; /* every relay in flight, for dialog_shutdown */
+    nta_outgoing_t *orq;
     struct calls *cs;
     nta_incoming_t *irq;
     struct dlg_side *from, *to; /* point into call */
@@ -30,6 +32,27 @@ struct relay {
     sip_method_t method;
     unsigned long cseq;
 };
+
+static struct relay *in_flight;
+
+static void relay_track(struct relay *r)
+{
+    r->all_next = in_flight;
+    if (in_flight)
+        in_flight->all_prev = &r->all_next;
+    r->all_prev = &in_flight;
+    in_flight = r;
+}
+
+static void relay_free(struct relay *r)
+{
+    if (r->all_prev) {
+        *r->all_prev = r->all_next;
+        if (r->all_next)
+            r->all_next->all_prev = r->all_prev;
+    }
+    free(r);
+}
 
 struct lookup {
     struct calls *cs;
@@ -52,7 +75,7 @@ static void save(struct call *c, int remote)
     json_t *j = call_to_json(c);
     if (j)
         call_store_save(calls_deps(c->calls)->store, c->uuid, c->a.call_id, c->b.call_id, j,
-                        24 * 3600);
+                        CALL_RECORD_TTL_S);
     json_decref(j);
 }
 
@@ -108,6 +131,20 @@ static void unlink_relay(struct call *c, struct relay *r)
         }
 }
 
+void dialog_shutdown(void)
+{
+    while (in_flight) {
+        struct relay *r = in_flight;
+        nta_outgoing_destroy(r->orq); /* its answer will not come now: nta goes next */
+        reply(r->irq, SIP_503_SERVICE_UNAVAILABLE);
+        if (r->call && !r->remote)
+            unlink_relay(r->call, r);
+        else if (r->call)
+            forget_remote(r->call);
+        relay_free(r);
+    }
+}
+
 /* An offer (re-INVITE, UPDATE) already crossing this call: a second one is glare. */
 static int offer_pending(const struct call *c)
 {
@@ -128,7 +165,7 @@ static int on_relayed(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t co
     if (!c) { /* the call ended (BYE, timeout) while the other party was being asked */
         reply(r->irq, SIP_487_REQUEST_CANCELLED);
         nta_outgoing_destroy(orq);
-        free(r);
+        relay_free(r);
         return 0;
     }
     unlink_relay(c, r);
@@ -156,7 +193,7 @@ static int on_relayed(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, sip_t co
     save(c, r->remote);
     if (r->remote)
         forget_remote(c);
-    free(r);
+    relay_free(r);
     return 0;
 }
 
@@ -195,12 +232,15 @@ static void relay(struct calls *cs, struct call *c, int remote, struct dlg_side 
         dlg_send_body(cs, to, r->method, sip->sip_request->rq_method_name, 0, ctype, body,
                       st[0] ? st : NULL, on_relayed, (nta_outgoing_magic_t *)r);
     free(sdp);
+    r->orq = orq;
+    if (orq)
+        relay_track(r);
     if (!orq) {
         reply(irq, SIP_500_INTERNAL_SERVER_ERROR);
         unlink_relay(c, r);
         if (remote)
             forget_remote(c);
-        free(r);
+        relay_free(r);
     }
 }
 

@@ -420,6 +420,7 @@ void sip_server_destroy(struct sip_server *s)
     }
     service_address_destroy(s->addresses, handing_over);
     calls_recover_shutdown(); /* before the calls: an answer may not find a freed call */
+    dialog_shutdown();
     calls_destroy(s->calls);
     dtmf_relay_destroy(s->dtmf);         /* after the calls: no media session can report any more */
     gateway_health_destroy(s->gateways); /* after the calls: their slots are in it */

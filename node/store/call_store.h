@@ -12,6 +12,10 @@ struct call_store;
 struct call_store *call_store_create(struct redis_conn *redis);
 void call_store_destroy(struct call_store *cs);
 
+/* How long a call's record outlives its last write (a day): long enough for any failover to
+ * find it, short enough that records nobody ends do not pile up in Redis. */
+#define CALL_RECORD_TTL_S (24 * 3600)
+
 /* Writes the record, both Call-ID indexes and the tenant's set of live calls (the record's
  * "tenant_id") in one pipeline, expiring after ttl seconds (refreshed on every write).
  * Fire and forget: -1 when Redis is unavailable. */

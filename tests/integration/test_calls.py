@@ -405,3 +405,24 @@ def test_tandemctl_originates_lists_and_hangs_up_a_call(env):
     assert tandemctl(*ctl, "hangup", "--tenant", tid, uuid, check=False).returncode == 1
     first.close()
     second.close()
+
+
+def test_a_node_stopping_answers_a_relayed_request_still_open_and_frees_it(env):
+    """A re-INVITE relayed to a callee that never answers, then the node stops: the caller
+    gets a final answer (503), and the node exits cleanly (under the sanitizers a leaked relay
+    makes the exit code non-zero)."""
+    stack, _, _ = env
+    node = stack.node("stopping", security__ban_failures=0, media__port_min=34000,
+                      media__port_max=34999)
+    caller, callee = phones(node, "4003", "4004")
+    call_and_answer(caller, callee, "4004")
+    caller.send_in_dialog("INVITE", body=sdp_offer_with(caller, "sendonly"))
+    cseq = caller.dialog["cseq"]
+    callee.next(want=lambda m: m.is_request and m.method == "INVITE")  # and says nothing
+    assert node.stop() == 0, node.log()[-3000:]
+    final = caller.next(want=lambda m: not m.is_request and m.cseq() == (cseq, "INVITE")
+                        and m.status >= 200)
+    assert final.status == 503, final.raw
+    for phone in (caller, callee):
+        phone.registered = False
+        phone.close()
