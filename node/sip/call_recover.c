@@ -206,21 +206,18 @@ static void recover_one(struct calls *cs, json_t *record, const struct call_reco
     }
     c->answered_mono = clock_mono(); /* media silence counts from here */
     call_publish(c);
+    if (c->media) {
+        c->a.media_port = media_leg_local_port(c->media, MEDIA_LEG_A);
+        c->b.media_port = media_leg_local_port(c->media, MEDIA_LEG_B);
+        restore_leg(c, MEDIA_LEG_A);
+        restore_leg(c, MEDIA_LEG_B);
+        call_media_restore(c); /* transcoding, payload clocks, DTMF translation */
+        if (!how->reinvite)    /* adopted: it relays from now on, whole (destroyed on failure) */
+            c->media = media_session_start(c->media, err, sizeof err);
+    }
     if (!c->media) {
         log_error(c->a.call_id, "call %s from %s: no media session: %s", c->uuid, how->dead, err);
         call_hangup(c, 47, "no media after failover"); /* Q.850 47: resource unavailable */
-        return;
-    }
-    c->a.media_port = media_leg_local_port(c->media, MEDIA_LEG_A);
-    c->b.media_port = media_leg_local_port(c->media, MEDIA_LEG_B);
-    restore_leg(c, MEDIA_LEG_A);
-    restore_leg(c, MEDIA_LEG_B);
-    call_media_restore(c); /* transcoding, payload clocks, DTMF translation */
-    if (!how->reinvite && !media_session_start(c->media, err, sizeof err)) {
-        c->media = NULL; /* destroyed */
-        log_error(c->a.call_id, "call %s from %s: media not restarted: %s", c->uuid, how->dead,
-                  err);
-        call_hangup(c, 47, "no media after failover");
         return;
     }
     log_info(c->a.call_id, "call %s %s@%s -> %s recovered from %s (%s)", c->uuid, c->caller,

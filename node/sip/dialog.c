@@ -232,16 +232,16 @@ static void relay(struct calls *cs, struct call *c, int remote, struct dlg_side 
         dlg_send_body(cs, to, r->method, sip->sip_request->rq_method_name, 0, ctype, body,
                       st[0] ? st : NULL, on_relayed, (nta_outgoing_magic_t *)r);
     free(sdp);
-    r->orq = orq;
-    if (orq)
-        relay_track(r);
     if (!orq) {
         reply(irq, SIP_500_INTERNAL_SERVER_ERROR);
         unlink_relay(c, r);
         if (remote)
             forget_remote(c);
         relay_free(r);
+        return;
     }
+    r->orq = orq;
+    relay_track(r);
 }
 
 static void handle(struct calls *cs, struct call *c, int remote, nta_incoming_t *irq,

@@ -1,5 +1,6 @@
 """Calls on a three-node cluster in network namespaces, for the tests that take a node away
 (death, partition): the cluster, phones connected through a node, and what happened after."""
+import contextlib
 import os
 import sys
 import time
@@ -9,7 +10,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "cluster"))
 
 import netns  # noqa: E402
-from failover_calls import connect  # noqa: E402
+from failover_calls import connect, streams_for  # noqa: E402
 from harness import Stack, wait_for  # noqa: E402
 from sipphone import sdp_media, sdp_offer  # noqa: E402
 
@@ -70,6 +71,20 @@ def hearing(pairs, seconds=1.0):
             deaf.append((k, "caller"))
     return deaf
 
+
+@contextlib.contextmanager
+def talking(c, node, n, max_seconds):
+    """n calls through node with 20 ms RTP from every phone for at most max_seconds; yields
+    (calls, pairs) once every party hears the other, and stops the streams on the way out."""
+    calls = place_calls_n(c, node, n)
+    streams, pairs = streams_for(calls, max_seconds=max_seconds)
+    streams.start()
+    try:
+        time.sleep(1.0)
+        assert not hearing(pairs), "no audio before the fault"
+        yield calls, pairs
+    finally:
+        streams.stop()
 
 def successor(c, dead):
     for n in c.nodes:

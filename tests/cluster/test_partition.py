@@ -18,8 +18,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 from cluster_calls import (DOMAIN, PASSWORD, ended_once_by, finish,  # noqa: E402
                            follow_reinvites, hang_up_all, hearing, make_cluster,
-                           place_calls_n, successor)
-from failover_calls import streams_for  # noqa: E402
+                           successor, talking)
 from harness import wait_for  # noqa: E402
 from sipphone import Phone  # noqa: E402
 
@@ -49,12 +48,7 @@ def test_cut_off_node_lets_go_and_one_survivor_claims_each_call_once(cluster):
     if c.mode == "vip":  # logged once at boot, maybe after the API came up
         wait_for(lambda: own_again in n1.log(), timeout=10, what="n1 to hold its address")
     held_before = n1.log().count(own_again)
-    calls = place_calls_n(c, n1, CALLS)
-    streams, pairs = streams_for(calls, max_seconds=90)
-    streams.start()
-    try:
-        time.sleep(1.0)
-        assert not hearing(pairs), "no audio before the cut"
+    with talking(c, n1, CALLS, 90) as (calls, pairs):
 
         c.cut(1)
         wait_for(lambda: successor(c, "n1"), timeout=15, what="a survivor to take over n1")
@@ -103,8 +97,6 @@ def test_cut_off_node_lets_go_and_one_survivor_claims_each_call_once(cluster):
         assert status == 200
         ours = {caller.dialog["call_id"] for caller, _ in calls}
         assert sorted(x["node"] for x in live if x["a"]["call_id"] in ours) == [heir.name] * CALLS
-    finally:
-        streams.stop()
 
     hang_up_all(c, calls, n1.ip if c.mode == "vip" else heir.ip)
     ended_once_by(c, calls, heir)
@@ -120,12 +112,7 @@ def test_flap_shorter_than_the_fence_leaves_each_call_on_one_node(cluster):
     c = cluster
     n1 = c.node(1)
     took = {n.name: n.log().count("failover: took over n1") for n in c.nodes}
-    calls = place_calls_n(c, n1, CALLS // 2)
-    streams, pairs = streams_for(calls, max_seconds=90)
-    streams.start()
-    try:
-        time.sleep(1.0)
-        assert not hearing(pairs), "no audio before the flap"
+    with talking(c, n1, CALLS // 2, 90) as (calls, pairs):
         quorate_before = n1.log().count("membership: quorate")
         fenced_before = n1.log().count("fenced: no quorum")
         c.cut(1)
@@ -154,8 +141,6 @@ def test_flap_shorter_than_the_fence_leaves_each_call_on_one_node(cluster):
                  interval=0.2, what="audio at both ends of every call after the flap")
         print(f"\n{c.mode} flap: every call heard again {time.monotonic() - let_go:.1f} s after "
               "n1 let its calls go")
-    finally:
-        streams.stop()
     hang_up_all(c, calls, n1.ip if c.mode == "vip" else heir.ip)
     ended_once_by(c, calls, heir)
 

@@ -13,8 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 from cluster_calls import (ended_once_by, finish, hang_up_all, hearing,  # noqa: E402
-                           make_cluster, place_calls_n)
-from failover_calls import streams_for  # noqa: E402
+                           make_cluster, talking)
 from harness import wait_for  # noqa: E402
 
 CALLS = 4
@@ -43,12 +42,7 @@ def die_and_survive(c):
     address back; returns the successor."""
     n1 = c.node(1)
     before = took(c)
-    calls = place_calls_n(c, n1, CALLS)
-    streams, pairs = streams_for(calls, max_seconds=60)
-    streams.start()
-    try:
-        time.sleep(1.0)
-        assert not hearing(pairs), "no audio before n1 died"
+    with talking(c, n1, CALLS, 60) as (calls, pairs):
         c.net.link(1, False)
         killed = c.kill(1)
         wait_for(lambda: any(took(c)[n.name] > before[n.name] for n in c.nodes if n is not n1),
@@ -57,8 +51,6 @@ def die_and_survive(c):
         wait_for(lambda: time.monotonic() - killed > 2.0 and not hearing(pairs), timeout=10,
                  interval=0.2,
                  what="audio at both ends of every call after n1 died")
-    finally:
-        streams.stop()
     given_back = heir.log().count(f"service address {n1.ip} of n1 given back")
     hang_up_all(c, calls, n1.ip)
     ended_once_by(c, calls, heir)
