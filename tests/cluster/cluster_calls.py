@@ -1,7 +1,9 @@
 """Calls on a three-node cluster in network namespaces, for the tests that take a node away
 (death, partition): the cluster, phones connected through a node, and what happened after."""
 import contextlib
+import datetime
 import os
+import re
 import sys
 import time
 
@@ -144,3 +146,17 @@ def ended_once_by(c, calls, heir):
         for phone in (caller, callee):
             phone.registered = False
             phone.close()
+
+
+def failover_times(node, dead):
+    """(claim, address, restored) in ms after the member left, from the successor's log."""
+    m = re.search(rf"took over {dead} .*?claim (\d+) ms, address (\d+) ms, calls restored (\d+) ms",
+                  node.log())
+    return tuple(int(x) for x in m.groups()) if m else None
+
+
+def down_wall(node, dead):
+    """When (wall clock) node's log says member dead left."""
+    m = re.findall(rf"(?m)^(\S+)Z \S+ WARN \[-\] membership: member {dead} \(nodeid", node.log())
+    return datetime.datetime.fromisoformat(m[-1]).replace(
+        tzinfo=datetime.timezone.utc).timestamp() if m else None

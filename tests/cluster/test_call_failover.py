@@ -7,7 +7,6 @@ measured per call), BYE from either side completes, and each call leaves exactly
 marked as failed over. The same in re-INVITE mode, where no address moves. The figures are
 printed (pytest -s) for docs/performance.md."""
 import os
-import re
 import statistics
 import sys
 import time
@@ -18,8 +17,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "cluster"))
 
-from cluster_calls import (ended_once_by, finish, follow_reinvites,  # noqa: E402
-                           hang_up_all, make_cluster, place_calls_n, successor)
+from cluster_calls import (down_wall, ended_once_by, failover_times, finish,  # noqa: E402
+                           follow_reinvites, hang_up_all, make_cluster, place_calls_n,
+                           successor)
 from failover_calls import hold, streams_for  # noqa: E402
 from harness import wait_for  # noqa: E402
 
@@ -46,20 +46,6 @@ def place_calls(c, node):
     for caller, callee in calls[:HELD]:
         hold(caller, callee)
     return calls
-
-
-def failover_times(node, dead):
-    """(claim, address, restored) in ms after the member left, from the successor's log."""
-    m = re.search(rf"took over {dead} .*?claim (\d+) ms, address (\d+) ms, calls restored (\d+) ms",
-                  node.log())
-    return tuple(int(x) for x in m.groups()) if m else None
-
-
-def down_wall(node, dead):
-    m = re.findall(rf"(?m)^(\S+)Z \S+ WARN \[-\] membership: member {dead} \(nodeid", node.log())
-    import datetime
-    return datetime.datetime.fromisoformat(m[-1]).replace(
-        tzinfo=datetime.timezone.utc).timestamp() if m else None
 
 
 def test_hundred_calls_survive_the_death_of_their_node(cluster):
