@@ -24,6 +24,7 @@ struct membership {
     size_t ndead;
     int quorate;
     uint64_t ring_id;
+    uint64_t verdict_ring_id; /* the view the quorum verdict is for; 0: the source gives none */
     struct {
         membership_down_f *cb;
         void *arg;
@@ -135,6 +136,12 @@ void membership_set_quorate(struct membership *m, int quorate)
     else
         log_warn(NULL, "membership: quorum lost: new calls are refused and nothing is claimed");
     publish(m);
+}
+
+void membership_set_verdict_ring(struct membership *m, uint64_t ring_id)
+{
+    if (ring_id > m->verdict_ring_id)
+        m->verdict_ring_id = ring_id;
 }
 
 void membership_set_known(struct membership *m, const char *const *names, size_t n)
@@ -281,6 +288,11 @@ int membership_quorate(const struct membership *m)
 uint64_t membership_ring_id(const struct membership *m)
 {
     return m->ring_id;
+}
+
+int membership_quorum_settled(const struct membership *m, uint64_t ring_id)
+{
+    return m->verdict_ring_id != 0 && m->verdict_ring_id >= ring_id;
 }
 
 const struct member *membership_self(const struct membership *m)

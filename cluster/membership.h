@@ -1,6 +1,6 @@
 /* Cluster membership as the rest of the node sees it: the live members, their service addresses,
  * whether this node is quorate, and a callback when a member leaves. Two sources behind one API:
- * corosync (CPG + votequorum, cluster.membership = corosync) and, for single-host setups where
+ * corosync (CPG + quorum, cluster.membership = corosync) and, for single-host setups where
  * corosync cannot form a ring, the Redis heartbeats of store/node_registry (= redis). */
 #ifndef TANDEM_MEMBERSHIP_H
 #define TANDEM_MEMBERSHIP_H
@@ -46,6 +46,10 @@ size_t membership_members(const struct membership *m, const struct member **memb
 /* 1 when this node may accept calls and claim work; always 1 in redis mode. */
 int membership_quorate(const struct membership *m);
 uint64_t membership_ring_id(const struct membership *m);
+/* 1 once the quorum verdict for the view of ring_id (a departure's), or for a later one, has
+ * arrived: membership_quorate() then speaks for that view. Always 0 in redis mode, whose
+ * verdicts name no view (wait a moment instead). */
+int membership_quorum_settled(const struct membership *m, uint64_t ring_id);
 const struct member *membership_self(const struct membership *m);
 /* "redis" or "corosync". */
 const char *membership_mode(const struct membership *m);

@@ -1,10 +1,11 @@
-/* The corosync source: a CPG group for who runs tandemd where, votequorum for whether this
- * partition may act. Each member multicasts its announcement after every configuration change,
- * so a newcomer learns everyone's and everyone learns the newcomer's; the table is keyed by
- * (nodeid, pid), a CPG member, and a member counts as live once its announcement arrived.
- * Both handles' fds sit in the su_root and are dispatched with CS_DISPATCH_ALL, which never
- * blocks. If corosync goes away the node loses quorum at once and reconnects every retry_ms;
- * the last table stays, since "I cannot see" is not "they died". */
+/* The corosync source: a CPG group for who runs tandemd where, the quorum service (votequorum
+ * behind it) for whether this partition may act, and for which totem ring that verdict is. Each
+ * member multicasts its announcement after every configuration change, so a newcomer learns
+ * everyone's and everyone learns the newcomer's; the table is keyed by (nodeid, pid), a CPG member,
+ * and a member counts as live once its announcement arrived. Both handles' fds sit in the su_root
+ * and are dispatched with CS_DISPATCH_ALL, which never blocks. If corosync goes away the node loses
+ * quorum at once and reconnects every retry_ms; the last table stays, since "I cannot see" is not
+ * "they died". */
 #include "common/log.h"
 #include "membership_internal.h"
 
@@ -15,7 +16,7 @@
 #include <unistd.h>
 
 #include <corosync/cpg.h>
-#include <corosync/votequorum.h>
+#include <corosync/quorum.h>
 
 struct entry {
     uint32_t nodeid, pid;
@@ -32,7 +33,7 @@ struct membership_corosync {
     struct cpg_name group;
     int retry_ms;
     cpg_handle_t cpg;
-    votequorum_handle_t vq;
+    quorum_handle_t vq;
     int cpg_ok, vq_ok;     /* handles initialised */
     int cpg_wait, vq_wait; /* su_root registrations, 0 when none */
     uint32_t nodeid;
@@ -235,14 +236,23 @@ static void on_totem(cpg_handle_t h, struct cpg_ring_id ring, uint32_t n, const 
     log_info(NULL, "membership: totem ring %" PRIu64 " (%" PRIu32 " nodes)", ring.seq, n);
 }
 
-static void on_quorum(votequorum_handle_t h, uint64_t context, uint32_t quorate, uint32_t n,
-                      votequorum_node_t nodes[])
+/* corosync sends the verdict for a new ring once that ring's sync is done, and between rings
+ * only when quorum changes; it names the ring, so a departure seen in ring r is judged by a
+ * verdict for r or later (every change within r included: a tandemd leaving the group changes
+ * no ring). */
+static void on_quorum(quorum_handle_t h, uint32_t quorate, struct quorum_ring_id ring, uint32_t n,
+                      const uint32_t *members)
 {
-    (void)h;
     (void)n;
-    (void)nodes;
-    struct membership_corosync *c = (struct membership_corosync *)(uintptr_t)context;
+    (void)members;
+    const void *ctx;
+    if (quorum_context_get(h, &ctx) != CS_OK || !ctx)
+        return;
+    struct membership_corosync *c = (struct membership_corosync *)ctx;
     membership_set_quorate(c->m, quorate != 0);
+    membership_set_verdict_ring(c->m, ring.seq << 16 | 0xffff);
+    log_debug(NULL, "membership: quorum verdict for ring %" PRIu64 ": %s", ring.seq,
+              quorate ? "quorate" : "not quorate");
 }
 
 static void disconnect(struct membership_corosync *c);
@@ -280,9 +290,9 @@ static int on_vq_fd(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
     (void)magic;
     (void)w;
     struct membership_corosync *c = (struct membership_corosync *)arg;
-    cs_error_t e = votequorum_dispatch(c->vq, CS_DISPATCH_ALL);
+    cs_error_t e = quorum_dispatch(c->vq, CS_DISPATCH_ALL);
     if (e != CS_OK)
-        lost(c, "votequorum_dispatch", e);
+        lost(c, "quorum_dispatch", e);
     return 0;
 }
 
@@ -296,7 +306,7 @@ static void disconnect(struct membership_corosync *c)
     if (c->cpg_ok)
         cpg_finalize(c->cpg);
     if (c->vq_ok)
-        votequorum_finalize(c->vq);
+        quorum_finalize(c->vq);
     c->cpg_ok = c->vq_ok = 0;
     c->connected = 0;
     c->announce_due = 0;
@@ -320,26 +330,31 @@ static int connect_corosync(struct membership_corosync *c, char *err, size_t err
         .cpg_totem_confchg_fn = on_totem,
         .flags = CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF,
     };
-    votequorum_callbacks_t vcb = {.votequorum_quorum_notify_fn = on_quorum};
+    quorum_model_v1_data_t qmodel = {.model = QUORUM_MODEL_V1, .quorum_notify_fn = on_quorum};
     const char *what = "cpg_model_initialize";
-    int fd = -1;
-    struct votequorum_info info;
+    int fd = -1, quorate = 0;
+    uint32_t provider = 0;
     cs_error_t e = cpg_model_initialize(&c->cpg, CPG_MODEL_V1, (cpg_model_data_t *)&model, c);
     if (e != CS_OK)
         goto fail;
     c->cpg_ok = 1;
-    what = "votequorum_initialize";
-    if ((e = votequorum_initialize(&c->vq, &vcb)) != CS_OK)
+    what = "quorum_model_initialize";
+    if ((e = quorum_model_initialize(&c->vq, QUORUM_MODEL_V1, (quorum_model_data_t *)&qmodel,
+                                     &provider, c)) != CS_OK)
         goto fail;
     c->vq_ok = 1;
+    what = "quorum provider (corosync.conf has no quorum.provider)";
+    e = CS_ERR_NOT_EXIST;
+    if (provider != QUORUM_SET)
+        goto fail;
     what = "cpg_local_get";
     if ((e = cpg_local_get(c->cpg, &c->nodeid)) != CS_OK)
         goto fail;
-    what = "votequorum_getinfo";
-    if ((e = votequorum_getinfo(c->vq, c->nodeid, &info)) != CS_OK)
+    what = "quorum_getquorate";
+    if ((e = quorum_getquorate(c->vq, &quorate)) != CS_OK)
         goto fail;
-    what = "votequorum_trackstart";
-    if ((e = votequorum_trackstart(c->vq, (uint64_t)(uintptr_t)c, CS_TRACK_CHANGES)) != CS_OK)
+    what = "quorum_trackstart";
+    if ((e = quorum_trackstart(c->vq, CS_TRACK_CURRENT | CS_TRACK_CHANGES)) != CS_OK)
         goto fail;
     what = "cpg_join";
     if ((e = cpg_join(c->cpg, &c->group)) != CS_OK)
@@ -347,13 +362,12 @@ static int connect_corosync(struct membership_corosync *c, char *err, size_t err
     what = "fd";
     e = CS_ERR_LIBRARY;
     if (cpg_fd_get(c->cpg, &fd) != CS_OK || (c->cpg_wait = watch(c, fd, on_cpg_fd)) <= 0 ||
-        votequorum_fd_get(c->vq, &fd) != CS_OK || (c->vq_wait = watch(c, fd, on_vq_fd)) <= 0)
+        quorum_fd_get(c->vq, &fd) != CS_OK || (c->vq_wait = watch(c, fd, on_vq_fd)) <= 0)
         goto fail;
     c->connected = 1;
-    membership_set_quorate(c->m, (info.flags & VOTEQUORUM_INFO_QUORATE) != 0);
+    membership_set_quorate(c->m, quorate);
     log_info(NULL, "membership: joined CPG group %.*s as nodeid %" PRIu32 " (%s)",
-             (int)c->group.length, c->group.value, c->nodeid,
-             info.flags & VOTEQUORUM_INFO_QUORATE ? "quorate" : "not quorate");
+             (int)c->group.length, c->group.value, c->nodeid, quorate ? "quorate" : "not quorate");
     return 0;
 fail:
     snprintf(err, errlen, "corosync: %s: %s", what, cs_name(e));

@@ -12,6 +12,9 @@
  * seen), so a departure always carries an id above every earlier one. */
 void membership_update(struct membership *m, const struct member *live, size_t n, uint64_t ring_id);
 void membership_set_quorate(struct membership *m, int quorate);
+/* The source's view (a ring id as given to membership_update, or above every id of that view)
+ * that the last quorum verdict belongs to; ids only grow. */
+void membership_set_verdict_ring(struct membership *m, uint64_t ring_id);
 /* Names of every node known to have run; those not live become membership_dead. */
 void membership_set_known(struct membership *m, const char *const *names, size_t n);
 

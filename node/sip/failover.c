@@ -19,10 +19,13 @@
 #include <string.h>
 
 #define CLAIM_RETRY_MS 500
-/* corosync reports a member gone (CPG) a moment before votequorum says whether this node is
- * still quorate; a node cut off from the majority sees everyone leave at once. The claim waits
- * this long and then asks again: still quorate, the member still gone, this node still its
- * successor. It is a few ms in practice; 100 ms leaves room on a loaded machine. */
+/* corosync reports a member gone (CPG) around when the quorum service says whether this node
+ * is still quorate in the new ring; a node cut off from the majority sees everyone leave at
+ * once. The claim waits for the quorum verdict for the departure's ring (it names the ring),
+ * looking every CLAIM_POLL_MS, and at most CLAIM_SETTLE_MS (a source without such verdicts,
+ * redis, always waits that long); then it asks again: still quorate, the member still gone,
+ * this node still its successor. */
+#define CLAIM_POLL_MS 2
 #define CLAIM_SETTLE_MS 100
 #define CLAIM_TRIES 20 /* Redis may be failing over too: keep trying for ~10 s */
 #define GARP_COUNT 3
@@ -97,6 +100,18 @@ static void retry_claim(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
     (void)m;
     (void)t;
     send_claim((struct claim *)arg);
+}
+
+/* Until the quorum verdict for the departure's ring is in, or the settle time is over. */
+static void settle_claim(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)m;
+    struct claim *cl = (struct claim *)arg;
+    if (!membership_quorum_settled(cl->fo->members, cl->ring_id) &&
+        (clock_mono() - cl->started) * 1000 < CLAIM_SETTLE_MS &&
+        su_timer_set_interval(t, settle_claim, arg, CLAIM_POLL_MS) == 0)
+        return;
+    send_claim(cl);
 }
 
 static void schedule_retry(struct claim *cl)
@@ -235,8 +250,8 @@ static void start_claim(struct failover *fo, const struct member *gone, uint64_t
     cl->retry = su_timer_create(su_root_task(fo->root), CLAIM_RETRY_MS);
     cl->next = fo->claims;
     fo->claims = cl;
-    if (!cl->retry ||
-        su_timer_set_interval(cl->retry, retry_claim, (su_timer_arg_t *)cl, CLAIM_SETTLE_MS) != 0)
+    if (membership_quorum_settled(fo->members, ring_id) || !cl->retry ||
+        su_timer_set_interval(cl->retry, settle_claim, (su_timer_arg_t *)cl, CLAIM_POLL_MS) != 0)
         send_claim(cl);
 }
 
