@@ -33,9 +33,9 @@ struct membership_corosync {
     struct cpg_name group;
     int retry_ms;
     cpg_handle_t cpg;
-    quorum_handle_t vq;
-    int cpg_ok, vq_ok;     /* handles initialised */
-    int cpg_wait, vq_wait; /* su_root registrations, 0 when none */
+    quorum_handle_t quorum;
+    int cpg_ok, quorum_ok;     /* handles initialised */
+    int cpg_wait, quorum_wait; /* su_root registrations, 0 when none */
     uint32_t nodeid;
     struct entry *table;
     size_t n;
@@ -250,7 +250,7 @@ static void on_quorum(quorum_handle_t h, uint32_t quorate, struct quorum_ring_id
         return;
     struct membership_corosync *c = (struct membership_corosync *)ctx;
     membership_set_quorate(c->m, quorate != 0);
-    membership_set_verdict_ring(c->m, ring.seq << 16 | 0xffff);
+    membership_set_verdict_ring(c->m, ring.seq << 16 | 0xffff); /* above ring_id()'s in it */
     log_debug(NULL, "membership: quorum verdict for ring %" PRIu64 ": %s", ring.seq,
               quorate ? "quorate" : "not quorate");
 }
@@ -285,12 +285,12 @@ static int on_cpg_fd(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
     return 0;
 }
 
-static int on_vq_fd(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
+static int on_quorum_fd(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
 {
     (void)magic;
     (void)w;
     struct membership_corosync *c = (struct membership_corosync *)arg;
-    cs_error_t e = quorum_dispatch(c->vq, CS_DISPATCH_ALL);
+    cs_error_t e = quorum_dispatch(c->quorum, CS_DISPATCH_ALL);
     if (e != CS_OK)
         lost(c, "quorum_dispatch", e);
     return 0;
@@ -300,14 +300,14 @@ static void disconnect(struct membership_corosync *c)
 {
     if (c->cpg_wait > 0)
         su_root_deregister(c->root, c->cpg_wait);
-    if (c->vq_wait > 0)
-        su_root_deregister(c->root, c->vq_wait);
-    c->cpg_wait = c->vq_wait = 0;
+    if (c->quorum_wait > 0)
+        su_root_deregister(c->root, c->quorum_wait);
+    c->cpg_wait = c->quorum_wait = 0;
     if (c->cpg_ok)
         cpg_finalize(c->cpg);
-    if (c->vq_ok)
-        quorum_finalize(c->vq);
-    c->cpg_ok = c->vq_ok = 0;
+    if (c->quorum_ok)
+        quorum_finalize(c->quorum);
+    c->cpg_ok = c->quorum_ok = 0;
     c->connected = 0;
     c->announce_due = 0;
 }
@@ -339,10 +339,10 @@ static int connect_corosync(struct membership_corosync *c, char *err, size_t err
         goto fail;
     c->cpg_ok = 1;
     what = "quorum_model_initialize";
-    if ((e = quorum_model_initialize(&c->vq, QUORUM_MODEL_V1, (quorum_model_data_t *)&qmodel,
+    if ((e = quorum_model_initialize(&c->quorum, QUORUM_MODEL_V1, (quorum_model_data_t *)&qmodel,
                                      &provider, c)) != CS_OK)
         goto fail;
-    c->vq_ok = 1;
+    c->quorum_ok = 1;
     what = "quorum provider (corosync.conf has no quorum.provider)";
     e = CS_ERR_NOT_EXIST;
     if (provider != QUORUM_SET)
@@ -351,10 +351,10 @@ static int connect_corosync(struct membership_corosync *c, char *err, size_t err
     if ((e = cpg_local_get(c->cpg, &c->nodeid)) != CS_OK)
         goto fail;
     what = "quorum_getquorate";
-    if ((e = quorum_getquorate(c->vq, &quorate)) != CS_OK)
+    if ((e = quorum_getquorate(c->quorum, &quorate)) != CS_OK)
         goto fail;
     what = "quorum_trackstart";
-    if ((e = quorum_trackstart(c->vq, CS_TRACK_CURRENT | CS_TRACK_CHANGES)) != CS_OK)
+    if ((e = quorum_trackstart(c->quorum, CS_TRACK_CURRENT | CS_TRACK_CHANGES)) != CS_OK)
         goto fail;
     what = "cpg_join";
     if ((e = cpg_join(c->cpg, &c->group)) != CS_OK)
@@ -362,7 +362,8 @@ static int connect_corosync(struct membership_corosync *c, char *err, size_t err
     what = "fd";
     e = CS_ERR_LIBRARY;
     if (cpg_fd_get(c->cpg, &fd) != CS_OK || (c->cpg_wait = watch(c, fd, on_cpg_fd)) <= 0 ||
-        quorum_fd_get(c->vq, &fd) != CS_OK || (c->vq_wait = watch(c, fd, on_vq_fd)) <= 0)
+        quorum_fd_get(c->quorum, &fd) != CS_OK ||
+        (c->quorum_wait = watch(c, fd, on_quorum_fd)) <= 0)
         goto fail;
     c->connected = 1;
     membership_set_quorate(c->m, quorate);
