@@ -22,8 +22,10 @@ SDP = """
 """
 
 
-def send(text):
-    return f"  <send retrans=\"500\">\n    <![CDATA[\n{text}\n    ]]>\n  </send>\n\n"
+def send(text, retrans=True):
+    """Sent again every 500 ms until what answers it arrives (nothing answers an ACK)."""
+    attr = ' retrans="500"' if retrans else ""
+    return f"  <send{attr}>\n    <![CDATA[\n{text}\n    ]]>\n  </send>\n\n"
 
 
 def play(pcap):
@@ -50,14 +52,14 @@ def answer_200(contact, version, direction):
 {SDP.format(version=version, direction=direction)}""")
 
 
-def reinvite_from_successor(uri_var, contact, version, direction, pcap):
+def reinvite_from_successor(contact, version, direction, pcap):
     """The successor's re-INVITE (re-INVITE mode): its Contact is where the call is now. SIPp
     sends everything of a call to the address the call began with, the dead node's, until
     setdest moves it; the new media address comes from the offer."""
     return f"""  <recv request="INVITE" timeout="30000">
     <action>
       <ereg regexp="sip:[^@>]*@([0-9.]+):([0-9]+)[^>]*" search_in="hdr" header="Contact:"
-            check_it="true" assign_to="{uri_var},node_host,node_port"/>
+            check_it="true" assign_to="peer_uri,node_host,node_port"/>
       <setdest host="[$node_host]" port="[$node_port]" protocol="UDP"/>
     </action>
   </recv>
@@ -137,10 +139,10 @@ def caller(mode, held, hangs_up, pcap, hold_ms):
       CSeq: {cseq} ACK
       Max-Forwards: 70
       Content-Length: 0
-""").replace(' retrans="500"', ""))
+""", retrans=False))
         cseq += 1
     if mode == "reinvite":
-        body += reinvite_from_successor("peer_uri", contact, 4, direction, pcap)
+        body += reinvite_from_successor(contact, 4, direction, pcap)
     if hangs_up == "caller":
         body += f'  <pause milliseconds="{hold_ms}"/>\n\n'
         body += bye("[$peer_uri]", own, "[$peer_to]", cseq)
@@ -171,7 +173,7 @@ def callee(mode, held, hangs_up, pcap, silence, hold_ms):
         body += '  <recv request="INVITE" timeout="30000"/>\n\n'
         body += answer_200(contact, 2, "recvonly") + '  <recv request="ACK"/>\n\n' + play(silence)
     if mode == "reinvite":
-        body += reinvite_from_successor("peer_uri", contact, 3, "recvonly" if held else "sendrecv",
+        body += reinvite_from_successor(contact, 3, "recvonly" if held else "sendrecv",
                                         silence if held else pcap)
     if hangs_up == "callee":
         body += f'  <pause milliseconds="{hold_ms}"/>\n\n'

@@ -230,6 +230,7 @@ def test_sipp_calls_survive_the_death_of_their_node(cluster, tmp_path):
           f"address {times[1]} ms, calls restored {times[2]} ms after that; media gap median "
           f"{statistics.median(gaps):.3f} s, worst {max(gaps):.3f} s over {len(gaps)} streams")
 
+
 def audio_before(key, times, killed_wall):
     assert any(killed_wall - 1.0 <= x <= killed_wall for x in times), \
         f"stream {key} had no audio before the kill"
