@@ -88,6 +88,7 @@ def talking(c, node, n, max_seconds):
     finally:
         streams.stop()
 
+
 def successor(c, dead):
     for n in c.nodes:
         if n.alive() and f"failover: took over {dead}" in n.log():
