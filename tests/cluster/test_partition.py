@@ -41,6 +41,15 @@ def cluster(request):
         finish(stack, c)
 
 
+@pytest.fixture(autouse=True)
+def whole_again(cluster):
+    """A test that fails with n1 cut off must not fail the next one with it: the cut is healed
+    and the three nodes agree again before the next test places its calls."""
+    yield
+    cluster.heal(1)
+    cluster.wait_members(3, timeout=30)
+
+
 def test_cut_off_node_lets_go_and_one_survivor_claims_each_call_once(cluster):
     c = cluster
     n1 = c.node(1)

@@ -79,17 +79,34 @@ def sdp_media(body):
     return ip, port
 
 
+def rtp_port_pair(ip):
+    """Bound sockets on an even port and the one above it, as a phone holds them (RFC 3550
+    section 11): a relay that has heard no RTCP sends its own to the RTP port + 1, and with
+    ports picked at random that port could be another phone's SIP socket."""
+    for _ in range(200):
+        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rtp.bind((ip, 0))
+        port = rtp.getsockname()[1]
+        if port % 2 == 0:
+            rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                rtcp.bind((ip, port + 1))
+                return rtp, rtcp
+            except OSError:
+                rtcp.close()
+        rtp.close()
+    raise OSError(f"no free RTP/RTCP port pair on {ip}")
+
+
 class Rtp:
     """One RTP endpoint: sends numbered packets and records what arrives."""
 
     def __init__(self, ip="127.0.0.1"):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((ip, 0))
+        self.sock, self.rtcp = rtp_port_pair(ip)
         self.ip, self.port = ip, self.sock.getsockname()[1]
         self.ssrc = random.getrandbits(32)
         self.seq = random.getrandbits(16)
         self.ts = random.getrandbits(32)
-        self.rtcp = None
 
     def send(self, dest, count=10, pt=0, tag=b"A"):
         for i in range(count):
@@ -113,10 +130,6 @@ class Rtp:
         return not lost
 
     def rtcp_socket(self):
-        """The RTCP socket, made on first use (on any free port: the relay latches it)."""
-        if self.rtcp is None:
-            self.rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            self.rtcp.bind((self.ip, 0))
         return self.rtcp
 
     def send_sr(self, dest):
@@ -148,8 +161,7 @@ class Rtp:
 
     def close(self):
         self.sock.close()
-        if self.rtcp is not None:
-            self.rtcp.close()
+        self.rtcp.close()
 
 
 class Phone:
