@@ -146,7 +146,7 @@ def main():
         load0 = loadavg()
         stack = Stack()
         tools = {"rtpflood": build_tool(stack.root, "rtpflood", "RTPFLOOD"),
-                 "callload": build_tool(stack.root, "callload", "CALLLOAD", ["-lcrypto"])}
+                 "callload": build_tool(stack.root, "callload", "CALLLOAD")}
         settings = {"log__level": "warn", "security__rate_limit": 0,
                     "security__ban_failures": 0, "media__port_min": 30000,
                     "media__port_max": 39999}

@@ -75,7 +75,7 @@ def main():
     stack, samples, stop = None, [], threading.Event()
     try:
         stack = Stack()
-        tools = {"callload": build_tool(stack.root, "callload", "CALLLOAD", ["-lcrypto"])}
+        tools = {"callload": build_tool(stack.root, "callload", "CALLLOAD")}
         node = stack.node("mem", log__level=args.log_level, security__rate_limit=0,
                           security__ban_failures=0, media__port_min=30000,
                           media__port_max=39999)

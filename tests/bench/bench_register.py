@@ -13,8 +13,9 @@ PostgreSQL, per 1000 registrations. Prints a table and the Tandem/Kamailio ratio
     TANDEM_BUILD=build-bench python3 tests/bench/bench_register.py [--users 10000] [--window 200]
 
 regload is taken from $REGLOAD, else $TANDEM_BUILD/tests/bench/regload, else compiled from
-tests/bench/regload.c with cc into the temporary directory. Every process started here is
-stopped on the way out, whatever happens; the whole script is bounded by --time-limit.
+tests/bench/regload.c and benchutil.c with cc into the temporary directory. Every process
+started here is stopped on the way out, whatever happens; the whole script is bounded by
+--time-limit.
 Exit status: 0 when every registration succeeded everywhere and Redis holds every binding."""
 import argparse
 import json
@@ -193,16 +194,23 @@ class Kamailio:
 
 # -------- regload --------
 
+def compile_tool(tmp, name):
+    """cc tests/bench/<name>.c into tmp, with what the tools share (benchutil.c: its MD5 wants
+    libcrypto)."""
+    out = os.path.join(tmp, name)
+    subprocess.run([os.environ.get("CC", "cc"), "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror",
+                    os.path.join(HERE, name + ".c"), os.path.join(HERE, "benchutil.c"), "-o", out,
+                    "-lcrypto"], check=True)
+    return out
+
+
 def find_regload(tmp):
     for path in (os.environ.get("REGLOAD"),
                  os.path.join(harness.BUILD, "tests/bench/regload"),
                  os.path.join(harness.BUILD, "regload")):
         if path and os.access(path, os.X_OK):
             return path
-    out = os.path.join(tmp, "regload")
-    subprocess.run([os.environ.get("CC", "cc"), "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror",
-                    os.path.join(HERE, "regload.c"), "-o", out, "-lcrypto"], check=True)
-    return out
+    return compile_tool(tmp, "regload")
 
 
 def parse_line(line):

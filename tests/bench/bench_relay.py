@@ -38,7 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 # The CPU accounting, the time limit and the harness import are bench_register's.
 from bench_register import (CLK_TCK, SOURCE, TimeLimit, _on_alarm, _on_term, _stat,  # noqa: E402,F401
-                            cpu_seconds, postmaster_pid)
+                            compile_tool, cpu_seconds, postmaster_pid)
 import harness  # noqa: E402
 from harness import Stack, api, free_port, wait_for  # noqa: E402
 
@@ -53,16 +53,13 @@ def parse_line(line):
     return dict(w.split("=", 1) for w in line.split() if "=" in w)
 
 
-def build_tool(tmp, name, env, libs=()):
+def build_tool(tmp, name, env):
     """$ENV, else $TANDEM_BUILD/tests/bench/<name>, else cc into tmp."""
     for path in (os.environ.get(env), os.path.join(harness.BUILD, "tests/bench", name)):
         if path and os.access(path, os.X_OK):
             return path
     out = os.path.join(tmp, name)
-    if not os.access(out, os.X_OK):
-        subprocess.run([os.environ.get("CC", "cc"), "-std=c11", "-O2", "-Wall", "-Wextra",
-                        "-Werror", os.path.join(HERE, name + ".c"), "-o", out, *libs], check=True)
-    return out
+    return out if os.access(out, os.X_OK) else compile_tool(tmp, name)
 
 
 def thread_cpu_seconds(pid, prefix):
@@ -447,7 +444,7 @@ def main():
         load0 = loadavg()
         stack = Stack()
         tools = {"rtpflood": build_tool(stack.root, "rtpflood", "RTPFLOOD"),
-                 "callload": build_tool(stack.root, "callload", "CALLLOAD", ["-lcrypto"])}
+                 "callload": build_tool(stack.root, "callload", "CALLLOAD")}
         settings = {"log__level": "warn", "security__rate_limit": 0,
                     "security__ban_failures": 0, "media__port_min": 30000,
                     "media__port_max": 39999}

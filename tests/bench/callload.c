@@ -32,32 +32,29 @@
  * Why not SIPp: not installable here (as for regload); this stays small: two sockets, one
  * thread, no SIP stack, messages parsed only as far as the flow above needs.
  *
- * Build: cc -std=c11 -O2 -Wall -Wextra -Werror callload.c -o callload -lcrypto */
+ * Build: cc -std=c11 -O2 -Wall -Wextra -Werror callload.c benchutil.c -o callload -lcrypto */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* recvmmsg, SO_RCVBUFFORCE */
+#define _GNU_SOURCE /* recvmmsg */
 #endif
+#include "benchutil.h"
+
 #include <arpa/inet.h>
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define T1 0.5
 #define T2 4.0
 #define MSG_MAX 2048
 #define RECV_BATCH 32
-#define MAX_CODES 16
 #define RTP_LEN 172
 #define RTP_MAGIC 0x434c4c44u /* "CLLD" */
 #define MAX_SDP_PORTS 1024
@@ -73,22 +70,16 @@ struct call {
     int relay_a, relay_b; /* where the caller and the callee send RTP (from the SDPs) */
     int rtp_sent[2], rtp_recv[2];
     double next_rtp[2];
-    char nonce[128], opaque[128], realm[96];
-    int qop;
+    struct digest_challenge auth; /* the 407's */
     char to_hdr[256], target[256];
     size_t len;
     char *msg; /* the request in flight, for identical retransmissions */
 };
 
-struct code_count {
-    int code;
-    long n;
-};
-
 static struct {
     /* options */
     const char *target_ip, *domain, *password;
-    int target_port, users, user_base, hold, rtp_packets, hold_ms, verbose_left, trace;
+    int target_port, users, user_base, hold, rtp_packets, hold_ms, trace;
     double rate, seconds, call_timeout, max_seconds;
     int sdp_a[MAX_SDP_PORTS], sdp_b[MAX_SDP_PORTS], n_sdp_a, n_sdp_b;
     /* run state */
@@ -99,90 +90,16 @@ static struct {
     int ncalls, started, lo;
     char run[9];
     uint64_t rng;
-    EVP_MD_CTX *md_ctx;
-    EVP_MD *md5;
-    char ha1_realm[96];
+    char ha1_realm[DIGEST_VALUE_MAX];
     char (*ha1)[33]; /* per caller user, for ha1_realm */
     long ok, failed, fail_code, fail_timeout, fail_bye, fail_media, retransmits, stray, send_errors,
         options, active, peak_active;
     long rtp_sent, rtp_recv;
-    struct code_count codes[MAX_CODES];
-    int ncodes;
+    struct code_counts codes;
     double *setup; /* INVITE sent -> 200, per successful call */
     long nsetup;
     double first_start, last_end;
 } g;
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("callload: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(2);
-}
-
-static void note(const char *fmt, ...)
-{
-    if (g.verbose_left <= 0)
-        return;
-    g.verbose_left--;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("callload: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-static uint64_t rnd(void)
-{
-    g.rng ^= g.rng >> 12;
-    g.rng ^= g.rng << 25;
-    g.rng ^= g.rng >> 27;
-    return g.rng * 0x2545F4914F6CDD1DULL;
-}
-
-static void md5_fmt(char out[33], const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (n < 0 || (size_t)n >= sizeof buf || !EVP_DigestInit_ex(g.md_ctx, g.md5, NULL) ||
-        !EVP_DigestUpdate(g.md_ctx, buf, (size_t)n) || !EVP_DigestFinal_ex(g.md_ctx, md, &mdlen) ||
-        mdlen != 16)
-        die("MD5 failed");
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 16; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[32] = '\0';
-}
-
-static void count_code(int code)
-{
-    for (int i = 0; i < g.ncodes; i++)
-        if (g.codes[i].code == code) {
-            g.codes[i].n++;
-            return;
-        }
-    if (g.ncodes < MAX_CODES)
-        g.codes[g.ncodes++] = (struct code_count){code, 1};
-}
 
 /* -------- parsing (just enough) -------- */
 
@@ -196,65 +113,22 @@ struct msg {
     size_t body_len;
 };
 
-/* The value of the first header called full or compact; NUL-terminated copy in out. */
-static int header(const struct msg *m, const char *full, const char *compact, char *out,
-                  size_t outlen)
-{
-    const char *p = memchr(m->buf, '\n', m->len), *end = m->body ? m->body : m->buf + m->len;
-    while (p && ++p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        if (!eol)
-            eol = end;
-        size_t ll = (size_t)(eol - p);
-        if (ll && p[ll - 1] == '\r')
-            ll--;
-        if (ll == 0)
-            break;
-        const char *colon = memchr(p, ':', ll);
-        if (colon) {
-            size_t nl = (size_t)(colon - p);
-            while (nl && (p[nl - 1] == ' ' || p[nl - 1] == '\t'))
-                nl--;
-            if ((nl == strlen(full) && !strncasecmp(p, full, nl)) ||
-                (compact && nl == strlen(compact) && !strncasecmp(p, compact, nl))) {
-                const char *v = colon + 1, *ve = p + ll;
-                while (v < ve && (*v == ' ' || *v == '\t'))
-                    v++;
-                size_t vl = (size_t)(ve - v);
-                if (vl + 1 > outlen)
-                    return -1;
-                memcpy(out, v, vl);
-                out[vl] = '\0';
-                return 0;
-            }
-        }
-        p = eol;
-    }
-    return -1;
-}
-
 /* Every Via line as it came, for responses (the B2BUA sends one, but be correct). */
 static size_t copy_vias(const struct msg *m, char *out, size_t outlen)
 {
     size_t n = 0;
-    const char *p = memchr(m->buf, '\n', m->len), *end = m->body ? m->body : m->buf + m->len;
-    while (p && ++p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        if (!eol)
-            eol = end;
-        size_t ll = (size_t)(eol - p);
-        if (ll && p[ll - 1] == '\r')
-            ll--;
-        if (ll == 0)
-            break;
-        if ((ll > 4 && !strncasecmp(p, "Via:", 4)) || (ll > 2 && !strncasecmp(p, "v:", 2))) {
+    const char *at = memchr(m->buf, '\n', m->len);
+    struct sip_line l;
+    while (sip_next_line(&at, m->buf + m->len, &l)) {
+        size_t ll = l.line_len;
+        if ((ll > 4 && !strncasecmp(l.line, "Via:", 4)) ||
+            (ll > 2 && !strncasecmp(l.line, "v:", 2))) {
             if (n + ll + 2 >= outlen)
                 return n;
-            memcpy(out + n, p, ll);
+            memcpy(out + n, l.line, ll);
             memcpy(out + n + ll, "\r\n", 2);
             n += ll + 2;
         }
-        p = eol;
     }
     out[n] = '\0';
     return n;
@@ -276,53 +150,6 @@ static int parse(char *buf, size_t len, struct msg *m)
         return m->code >= 100 && m->code <= 699 ? 0 : -1;
     }
     return sscanf(buf, "%15s %191s SIP/2.0", m->method, m->ruri) == 2 ? 0 : -1;
-}
-
-/* Finds name=value or name="value" in a challenge; copies the value. 0 when found and fits. */
-static int challenge_param(const char *s, const char *name, char *dst, size_t dlen)
-{
-    size_t nl = strlen(name);
-    const char *p = s;
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *key = p;
-        while (*p && *p != '=' && *p != ',')
-            p++;
-        size_t kl = (size_t)(p - key);
-        while (kl && (key[kl - 1] == ' ' || key[kl - 1] == '\t'))
-            kl--;
-        if (*p != '=')
-            continue;
-        p++;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        const char *val, *vend;
-        if (*p == '"') {
-            val = ++p;
-            while (*p && *p != '"')
-                p++;
-            vend = p;
-            if (*p)
-                p++;
-        } else {
-            val = p;
-            while (*p && *p != ',')
-                p++;
-            vend = p;
-            while (vend > val && (vend[-1] == ' ' || vend[-1] == '\t'))
-                vend--;
-        }
-        if (kl == nl && !strncasecmp(key, name, nl)) {
-            size_t vl = (size_t)(vend - val);
-            if (vl + 1 > dlen)
-                return -1;
-            memcpy(dst, val, vl);
-            dst[vl] = '\0';
-            return 0;
-        }
-    }
-    return -1;
 }
 
 /* The port of the first m=audio line (the address is 127.0.0.1 everywhere here). */
@@ -401,30 +228,21 @@ static void build_invite(int i, int with_auth)
 {
     struct call *c = &g.calls[i];
     int u = i % g.users, un = g.user_base + u; /* slot, and the number in the name */
-    char sdp[512], auth[768] = "";
+    char sdp[512], auth[1024] = "";
     size_t sl = sdp_body(sdp, sizeof sdp, i, caller_sdp_port(i));
     if (with_auth) {
-        if (strcmp(c->realm, g.ha1_realm)) { /* one realm (the domain) in practice */
-            snprintf(g.ha1_realm, sizeof g.ha1_realm, "%s", c->realm);
+        if (strcmp(c->auth.realm, g.ha1_realm)) { /* one realm (the domain) in practice */
+            snprintf(g.ha1_realm, sizeof g.ha1_realm, "%s", c->auth.realm);
             for (int k = 0; k < g.users; k++)
                 md5_fmt(g.ha1[k], "c%d:%s:%s", g.user_base + k, g.ha1_realm, g.password);
         }
-        char ha2[33], resp[33], cnonce[17];
-        snprintf(cnonce, sizeof cnonce, "%016" PRIx64, rnd());
-        md5_fmt(ha2, "INVITE:sip:e%d@%s", un, g.domain);
-        if (c->qop)
-            md5_fmt(resp, "%s:%s:00000001:%s:auth:%s", g.ha1[u], c->nonce, cnonce, ha2);
-        else
-            md5_fmt(resp, "%s:%s:%s", g.ha1[u], c->nonce, ha2);
-        char qop[96] = "", opaque[160] = "";
-        if (c->qop)
-            snprintf(qop, sizeof qop, ", qop=auth, nc=00000001, cnonce=\"%s\"", cnonce);
-        if (c->opaque[0])
-            snprintf(opaque, sizeof opaque, ", opaque=\"%s\"", c->opaque);
-        snprintf(auth, sizeof auth,
-                 "Proxy-Authorization: Digest username=\"c%d\", realm=\"%s\", nonce=\"%s\", "
-                 "uri=\"sip:e%d@%s\", response=\"%s\", algorithm=MD5%s%s\r\n",
-                 un, c->realm, c->nonce, un, g.domain, resp, qop, opaque);
+        char user[16], uri[256], ha2[33], cnonce[17];
+        snprintf(user, sizeof user, "c%d", un);
+        snprintf(uri, sizeof uri, "sip:e%d@%s", un, g.domain);
+        snprintf(cnonce, sizeof cnonce, "%016" PRIx64, rnd(&g.rng));
+        md5_fmt(ha2, "INVITE:%s", uri);
+        digest_authorization(auth, sizeof auth, "Proxy-Authorization", user, uri, &c->auth,
+                             g.ha1[u], ha2, 1, cnonce);
     }
     int n = snprintf(c->msg, MSG_MAX,
                      "INVITE sip:e%d@%s SIP/2.0\r\n"
@@ -498,10 +316,10 @@ static void respond(int fd, const struct msg *req, const struct sockaddr_in *to,
 {
     char vias[1024], from[256], tohdr[256], callid[192], cseq[64], buf[MSG_MAX];
     copy_vias(req, vias, sizeof vias);
-    if (header(req, "From", "f", from, sizeof from) ||
-        header(req, "To", "t", tohdr, sizeof tohdr) ||
-        header(req, "Call-ID", "i", callid, sizeof callid) ||
-        header(req, "CSeq", NULL, cseq, sizeof cseq))
+    if (sip_header(req->buf, req->len, "From", "f", from, sizeof from) ||
+        sip_header(req->buf, req->len, "To", "t", tohdr, sizeof tohdr) ||
+        sip_header(req->buf, req->len, "Call-ID", "i", callid, sizeof callid) ||
+        sip_header(req->buf, req->len, "CSeq", NULL, cseq, sizeof cseq))
         return;
     char tag[80] = "";
     if (to_tag && !strstr(tohdr, "tag="))
@@ -612,8 +430,8 @@ static void send_rtp(int i, int dir)
 static void on_caller_response(struct msg *m, double now)
 {
     char callid[192], cseq[64];
-    if (header(m, "Call-ID", "i", callid, sizeof callid) ||
-        header(m, "CSeq", NULL, cseq, sizeof cseq)) {
+    if (sip_header(m->buf, m->len, "Call-ID", "i", callid, sizeof callid) ||
+        sip_header(m->buf, m->len, "CSeq", NULL, cseq, sizeof cseq)) {
         g.stray++;
         return;
     }
@@ -631,7 +449,7 @@ static void on_caller_response(struct msg *m, double now)
     if (c->state == C_DONE) {
         if (is_invite && m->code >= 200 && m->code < 300 && !c->fail) {
             char to[256];
-            if (!header(m, "To", "t", to, sizeof to))
+            if (!sip_header(m->buf, m->len, "To", "t", to, sizeof to))
                 send_ack((int)i, to, n, 1); /* our ACK was lost */
         }
         return;
@@ -643,20 +461,15 @@ static void on_caller_response(struct msg *m, double now)
     }
     if (is_invite && n == 1 && m->code == 407 && c->state == C_INVITE1) {
         char to[256], ch[512];
-        count_code(407);
-        if (header(m, "To", "t", to, sizeof to) ||
-            header(m, "Proxy-Authenticate", NULL, ch, sizeof ch) || strncasecmp(ch, "Digest", 6) ||
-            challenge_param(ch + 6, "nonce", c->nonce, sizeof c->nonce) ||
-            challenge_param(ch + 6, "realm", c->realm, sizeof c->realm)) {
+        count_code(&g.codes, 407);
+        if (sip_header(m->buf, m->len, "To", "t", to, sizeof to) ||
+            sip_header(m->buf, m->len, "Proxy-Authenticate", NULL, ch, sizeof ch) ||
+            strncasecmp(ch, "Digest", 6) ||
+            digest_challenge_parse(ch + 6, strlen(ch + 6), &c->auth)) {
             c->code = 407;
             finish((int)i, F_CODE, now);
             return;
         }
-        char qop[64] = "";
-        if (challenge_param(ch + 6, "opaque", c->opaque, sizeof c->opaque))
-            c->opaque[0] = '\0';
-        challenge_param(ch + 6, "qop", qop, sizeof qop);
-        c->qop = strstr(qop, "auth") != NULL;
         send_ack((int)i, to, 1, 0);
         c->state = C_INVITE2;
         c->provisional = 0;
@@ -667,20 +480,20 @@ static void on_caller_response(struct msg *m, double now)
     if (is_invite && n == 1) {
         if (c->state == C_INVITE1) { /* anything but 407 to the first INVITE */
             c->code = m->code;
-            count_code(m->code);
+            count_code(&g.codes, m->code);
             finish((int)i, F_CODE, now);
             return;
         }
         if (m->code >= 300) { /* the ACK for a retransmitted 407 */
             char to[256];
-            if (!header(m, "To", "t", to, sizeof to))
+            if (!sip_header(m->buf, m->len, "To", "t", to, sizeof to))
                 send_ack((int)i, to, 1, 0);
         }
         return;
     }
     if (is_invite && n == 2) {
         char to[256];
-        if (header(m, "To", "t", to, sizeof to))
+        if (sip_header(m->buf, m->len, "To", "t", to, sizeof to))
             return;
         if (c->state != C_INVITE2) {
             if (m->code < 300 && c->state >= C_CONFIRMED)
@@ -690,7 +503,7 @@ static void on_caller_response(struct msg *m, double now)
             return;
         }
         c->code = m->code;
-        count_code(m->code);
+        count_code(&g.codes, m->code);
         if (m->code >= 300) {
             send_ack((int)i, to, 2, 0);
             finish((int)i, F_CODE, now);
@@ -698,7 +511,7 @@ static void on_caller_response(struct msg *m, double now)
         }
         char contact[256];
         snprintf(c->to_hdr, sizeof c->to_hdr, "%s", to);
-        if (header(m, "Contact", "m", contact, sizeof contact) == 0) {
+        if (sip_header(m->buf, m->len, "Contact", "m", contact, sizeof contact) == 0) {
             char *lt = strchr(contact, '<'), *gt = lt ? strchr(lt, '>') : NULL;
             if (lt && gt) {
                 *gt = '\0';
@@ -739,7 +552,9 @@ static void on_callee_request(struct msg *m, const struct sockaddr_in *from, dou
         return;
     }
     if (!strcmp(m->method, "ACK") || !strcmp(m->method, "BYE") || !strcmp(m->method, "INVITE")) {
-        int i = header(m, "From", "f", fromhdr, sizeof fromhdr) ? -1 : call_index_from(fromhdr);
+        int i = sip_header(m->buf, m->len, "From", "f", fromhdr, sizeof fromhdr)
+                    ? -1
+                    : call_index_from(fromhdr);
         if (i < 0 || i >= g.started) {
             g.stray++;
             note("callee: %s for an unknown call (From %s)", m->method, fromhdr);
@@ -911,7 +726,8 @@ static int wait_response(int fd, const char *callid, char *buf, struct msg *m, d
             respond(fd, m, &from, 200, "OK", NULL, 0, NULL, NULL, 0); /* keepalive OPTIONS */
             continue;
         }
-        if (!header(m, "Call-ID", "i", cid, sizeof cid) && !strcmp(cid, callid) && m->code >= 200)
+        if (!sip_header(m->buf, m->len, "Call-ID", "i", cid, sizeof cid) && !strcmp(cid, callid) &&
+            m->code >= 200)
             return 0;
     }
 }
@@ -919,9 +735,8 @@ static int wait_response(int fd, const char *callid, char *buf, struct msg *m, d
 static void register_callees(void)
 {
     static char buf[MSG_MAX + 1];
-    char ha1[33] = "", realm[96] = "", nonce[128], opaque[128], qop[64];
     for (int u = g.user_base; u < g.user_base + g.users; u++) {
-        char callid[64], auth[768] = "", req[MSG_MAX];
+        char callid[64], auth[1024] = "", req[MSG_MAX];
         snprintf(callid, sizeof callid, "reg-%s-%d@callload", g.run, u);
         int done = 0;
         for (int cseq = 1; cseq <= 4 && !done; cseq++) {
@@ -942,28 +757,18 @@ static void register_callees(void)
             if (m.code >= 200 && m.code < 300) {
                 done = 1;
             } else if (m.code == 401) {
-                char ch[512];
-                if (header(&m, "WWW-Authenticate", NULL, ch, sizeof ch) ||
-                    challenge_param(ch + 6, "nonce", nonce, sizeof nonce) ||
-                    challenge_param(ch + 6, "realm", realm, sizeof realm))
+                char ch[512], user[16], uri[256], ha1[33], ha2[33];
+                struct digest_challenge dc;
+                if (sip_header(m.buf, m.len, "WWW-Authenticate", NULL, ch, sizeof ch) ||
+                    strncasecmp(ch, "Digest", 6) ||
+                    digest_challenge_parse(ch + 6, strlen(ch + 6), &dc))
                     die("REGISTER e%d: unusable challenge", u);
-                if (challenge_param(ch + 6, "opaque", opaque, sizeof opaque))
-                    opaque[0] = '\0';
-                qop[0] = '\0';
-                challenge_param(ch + 6, "qop", qop, sizeof qop);
-                char ha2[33], resp[33];
-                md5_fmt(ha1, "e%d:%s:%s", u, realm, g.password);
-                md5_fmt(ha2, "REGISTER:sip:%s", g.domain);
-                if (strstr(qop, "auth"))
-                    md5_fmt(resp, "%s:%s:00000001:0a4f113b:auth:%s", ha1, nonce, ha2);
-                else
-                    md5_fmt(resp, "%s:%s:%s", ha1, nonce, ha2);
-                snprintf(auth, sizeof auth,
-                         "Authorization: Digest username=\"e%d\", realm=\"%s\", nonce=\"%s\", "
-                         "uri=\"sip:%s\", response=\"%s\", algorithm=MD5%s%s%s%s\r\n",
-                         u, realm, nonce, g.domain, resp,
-                         strstr(qop, "auth") ? ", qop=auth, nc=00000001, cnonce=\"0a4f113b\"" : "",
-                         opaque[0] ? ", opaque=\"" : "", opaque, opaque[0] ? "\"" : "");
+                snprintf(user, sizeof user, "e%d", u);
+                snprintf(uri, sizeof uri, "sip:%s", g.domain);
+                md5_fmt(ha1, "%s:%s:%s", user, dc.realm, g.password);
+                md5_fmt(ha2, "REGISTER:%s", uri);
+                digest_authorization(auth, sizeof auth, "Authorization", user, uri, &dc, ha1, ha2,
+                                     1, "0a4f113b");
             } else {
                 die("REGISTER e%d: %d", u, m.code);
             }
@@ -975,37 +780,12 @@ static void register_callees(void)
 
 /* -------- the run -------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static double pct(double p)
 {
     if (!g.nsetup)
         return 0;
     size_t k = (size_t)(p * (double)(g.nsetup - 1));
     return g.setup[k] * 1000;
-}
-
-static int open_socket(int *port)
-{
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        die("socket: %s", strerror(errno));
-    int size = 8 << 20;
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0)
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
-        die("bind: %s", strerror(errno));
-    socklen_t sl = sizeof sa;
-    getsockname(fd, (struct sockaddr *)&sa, &sl);
-    *port = ntohs(sa.sin_port);
-    return fd;
 }
 
 /* Runs until every started call is done (or the deadline); stdin "bye" ends a hold. */
@@ -1047,9 +827,9 @@ static void loop(double t0, double deadline, int *holding)
                                g.calls[i].relay_b);
                         up++;
                     }
+                sort_doubles(g.setup, (size_t)g.nsetup);
                 printf("callload-phase established ok=%ld failed=%ld setup_p99_ms=%.1f\n", up,
-                       g.failed,
-                       (qsort(g.setup, (size_t)g.nsetup, sizeof(double), cmp_double), pct(0.99)));
+                       g.failed, pct(0.99));
                 fflush(stdout);
                 announced = 1;
             }
@@ -1095,22 +875,13 @@ static void usage(void)
     exit(2);
 }
 
-static double num(const char *s, const char *what, double min, double max)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (*s == '\0' || *end != '\0' || v < min || v > max)
-        die("bad %s: %s", what, s);
-    return v;
-}
-
 static int port_list(const char *s, int *out)
 {
     int n = 0;
     char *copy = strdup(s), *save = NULL;
     for (char *t = strtok_r(copy, ",", &save); t && n < MAX_SDP_PORTS;
          t = strtok_r(NULL, ",", &save))
-        out[n++] = (int)num(t, "port", 1, 65535);
+        out[n++] = (int)parse_num(t, "port", 1, 65535, NUM_REAL);
     free(copy);
     return n;
 }
@@ -1139,8 +910,9 @@ int main(int argc, char **argv)
     g.hold_ms = 200;
     g.call_timeout = 8;
     g.max_seconds = 300;
-    g.verbose_left = 20;
     g.trace = getenv("CALLLOAD_TRACE") != NULL; /* every SIP message to stderr */
+    bench_init("callload");
+    note_limit(20);
     char target[64] = "";
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -1155,25 +927,25 @@ int main(int argc, char **argv)
             g.password = optarg;
             break;
         case 'u':
-            g.users = (int)num(optarg, "--users", 1, 100000);
+            g.users = (int)parse_num(optarg, "--users", 1, 100000, NUM_REAL);
             break;
         case 'U':
-            g.user_base = (int)num(optarg, "--user-base", 0, 10000000);
+            g.user_base = (int)parse_num(optarg, "--user-base", 0, 10000000, NUM_REAL);
             break;
         case 'r':
-            g.rate = num(optarg, "--rate", 0.1, 100000);
+            g.rate = parse_num(optarg, "--rate", 0.1, 100000, NUM_REAL);
             break;
         case 's':
-            g.seconds = num(optarg, "--seconds", 0.1, 3600);
+            g.seconds = parse_num(optarg, "--seconds", 0.1, 3600, NUM_REAL);
             break;
         case 'R':
-            g.rtp_packets = (int)num(optarg, "--rtp", 0, 100000);
+            g.rtp_packets = (int)parse_num(optarg, "--rtp", 0, 100000, NUM_REAL);
             break;
         case 'H':
-            g.hold_ms = (int)num(optarg, "--hold-ms", 0, 3600000);
+            g.hold_ms = (int)parse_num(optarg, "--hold-ms", 0, 3600000, NUM_REAL);
             break;
         case 'N':
-            g.hold = (int)num(optarg, "--hold", 1, 100000);
+            g.hold = (int)parse_num(optarg, "--hold", 1, 100000, NUM_REAL);
             break;
         case 'a':
             g.n_sdp_a = port_list(optarg, g.sdp_a);
@@ -1182,10 +954,10 @@ int main(int argc, char **argv)
             g.n_sdp_b = port_list(optarg, g.sdp_b);
             break;
         case 'T':
-            g.call_timeout = num(optarg, "--call-timeout", 0.5, 600);
+            g.call_timeout = parse_num(optarg, "--call-timeout", 0.5, 600, NUM_REAL);
             break;
         case 'L':
-            g.max_seconds = num(optarg, "--max-seconds", 1, 7200);
+            g.max_seconds = parse_num(optarg, "--max-seconds", 1, 7200, NUM_REAL);
             break;
         default:
             usage();
@@ -1195,28 +967,26 @@ int main(int argc, char **argv)
     if (!colon || !g.domain || !g.password)
         usage();
     *colon = '\0';
-    g.server = (struct sockaddr_in){.sin_family = AF_INET,
-                                    .sin_port = htons((uint16_t)num(colon + 1, "port", 1, 65535))};
+    g.server = (struct sockaddr_in){
+        .sin_family = AF_INET,
+        .sin_port = htons((uint16_t)parse_num(colon + 1, "port", 1, 65535, NUM_REAL))};
     if (inet_pton(AF_INET, target, &g.server.sin_addr) != 1)
         die("--target: '%s' is not an IPv4 address", target);
     alarm((unsigned)g.max_seconds + 5); /* the hard limit, should the loop's own fail */
 
-    g.rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ 0x9E3779B97F4A7C15ULL;
-    snprintf(g.run, sizeof g.run, "%08" PRIx32, (uint32_t)rnd());
-    g.md_ctx = EVP_MD_CTX_new();
-    g.md5 = EVP_MD_fetch(NULL, "MD5", NULL);
-    if (!g.md_ctx || !g.md5)
-        die("OpenSSL MD5 unavailable");
+    g.rng = rnd_seed();
+    snprintf(g.run, sizeof g.run, "%08" PRIx32, (uint32_t)rnd(&g.rng));
     g.ncalls = g.hold ? g.hold : (int)(g.rate * g.seconds + 0.5);
     g.calls = calloc((size_t)g.ncalls, sizeof *g.calls);
     g.setup = calloc((size_t)g.ncalls, sizeof(double));
     g.ha1 = calloc((size_t)g.users, sizeof *g.ha1);
     if (!g.calls || !g.setup || !g.ha1)
         die("out of memory for %d calls", g.ncalls);
-    g.fd_uac = open_socket(&g.port_uac);
-    g.fd_uas = open_socket(&g.port_uas);
-    g.fd_rtp_a = open_socket(&g.port_rtp_a);
-    g.fd_rtp_b = open_socket(&g.port_rtp_b);
+    struct in_addr lo = {htonl(INADDR_LOOPBACK)};
+    g.fd_uac = udp_open(lo, SOCK_NONBLOCK, &g.port_uac);
+    g.fd_uas = udp_open(lo, SOCK_NONBLOCK, &g.port_uas);
+    g.fd_rtp_a = udp_open(lo, SOCK_NONBLOCK, &g.port_rtp_a);
+    g.fd_rtp_b = udp_open(lo, SOCK_NONBLOCK, &g.port_rtp_b);
 
     double begin = now_mono(), deadline = begin + g.max_seconds;
     register_callees();
@@ -1232,7 +1002,7 @@ int main(int argc, char **argv)
                    g.calls[i].state == C_BYE || g.calls[i].state == C_CONFIRMED ? F_BYE : F_TIMEOUT,
                    end);
     long not_started = g.ncalls - g.started;
-    qsort(g.setup, (size_t)g.nsetup, sizeof(double), cmp_double);
+    sort_doubles(g.setup, (size_t)g.nsetup);
     long callee_byes = 0;
     for (int i = 0; i < g.started; i++)
         callee_byes += g.calls[i].callee_byed;
@@ -1244,10 +1014,7 @@ int main(int argc, char **argv)
            g.ncalls, g.rate, g.ok, g.failed, not_started, g.fail_code, g.fail_timeout, g.fail_bye,
            g.fail_media, callee_byes, pct(0.5), pct(0.99), pct(1.0), g.rtp_sent, g.rtp_recv,
            g.retransmits, g.stray, g.send_errors, g.options, g.peak_active, span, end >= deadline);
-    if (!g.ncodes)
-        printf("-");
-    for (int i = 0; i < g.ncodes; i++)
-        printf("%s%d:%ld", i ? "," : "", g.codes[i].code, g.codes[i].n);
+    print_codes(&g.codes);
     printf("\n");
     fflush(stdout);
     (void)begin;

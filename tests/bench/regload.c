@@ -13,25 +13,24 @@
  * thread, no SIP stack. Responses are matched by Call-ID (which carries the user's index) and
  * CSeq, so late duplicates of an answered request are counted as strays and ignored.
  *
- * Build: gcc -std=c11 -O2 -Wall -Wextra -Werror regload.c -o regload -lcrypto */
+ * Build: cc -std=c11 -O2 -Wall -Wextra -Werror regload.c benchutil.c -o regload -lcrypto */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* recvmmsg, SO_RCVBUFFORCE */
+#define _GNU_SOURCE /* recvmmsg */
 #endif
+#include "benchutil.h"
+
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <poll.h>
-#include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define T1 0.5
@@ -40,7 +39,6 @@
 #define MAX_CHALLENGES 2 /* 401s accepted per registration before calling it a failure */
 #define MSG_MAX 2048
 #define RECV_BATCH 64
-#define MAX_CODES 16
 
 enum state { ST_IDLE, ST_PLAIN, ST_AUTH, ST_DONE };
 enum round { ROUND_FRESH, ROUND_REFRESH, ROUND_COUNT };
@@ -51,13 +49,11 @@ struct ua {
     uint8_t state;
     uint8_t challenges;
     uint8_t reused; /* this attempt started with a reused nonce */
-    uint8_t qop;    /* the challenge offered qop=auth */
     int slot;
     double started;
-    char nonce[128];
-    char opaque[128];
-    char realm[128];
-    char ha1[33]; /* for realm */
+    struct digest_challenge ch; /* the last 401's */
+    char ha1_realm[DIGEST_VALUE_MAX];
+    char ha1[33]; /* for ha1_realm */
 };
 
 /* One transaction in flight: the exact bytes, so retransmissions are identical. */
@@ -77,11 +73,6 @@ struct stats {
     long nlat;
 };
 
-struct code_count {
-    int code;
-    long n;
-};
-
 static struct {
     /* options */
     const char *target_ip, *domain, *prefix, *password, *bind_ip;
@@ -96,94 +87,12 @@ static struct {
     struct slot *slots;
     int inflight;
     long retransmits, stray, parse_errors, send_errors;
-    struct code_count codes[MAX_CODES];
-    int ncodes;
+    struct code_counts codes;
     struct stats st[ROUND_COUNT];
     char run_id[17];
     uint64_t rng;
-    EVP_MD_CTX *md_ctx;
-    EVP_MD *md5;
-    char ha2[33];
-    int verbose_left;
+    char uri[136], ha2[33]; /* sip:domain, and MD5 of REGISTER:sip:domain */
 } g;
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("regload: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(2);
-}
-
-static void note(const char *fmt, ...)
-{
-    if (!g.verbose || g.verbose_left <= 0)
-        return;
-    g.verbose_left--;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("regload: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-static uint64_t rnd(void)
-{
-    /* xorshift64*: cnonces and tags need to differ, not to be secret */
-    g.rng ^= g.rng >> 12;
-    g.rng ^= g.rng << 25;
-    g.rng ^= g.rng >> 27;
-    return g.rng * 0x2545F4914F6CDD1DULL;
-}
-
-static void md5_hex(const char *data, size_t len, char out[33])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!EVP_DigestInit_ex(g.md_ctx, g.md5, NULL) || !EVP_DigestUpdate(g.md_ctx, data, len) ||
-        !EVP_DigestFinal_ex(g.md_ctx, md, &mdlen) || mdlen != 16)
-        die("MD5 failed");
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 16; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[32] = '\0';
-}
-
-static void md5_fmt(char out[33], const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof buf)
-        die("digest input too long");
-    md5_hex(buf, (size_t)n, out);
-}
-
-static void count_code(int code)
-{
-    for (int i = 0; i < g.ncodes; i++)
-        if (g.codes[i].code == code) {
-            g.codes[i].n++;
-            return;
-        }
-    if (g.ncodes < MAX_CODES)
-        g.codes[g.ncodes++] = (struct code_count){code, 1};
-}
 
 /* -------- building and sending requests -------- */
 
@@ -195,41 +104,28 @@ static void build(int u, struct slot *s, int with_auth)
     snprintf(user, sizeof user, "%s%d", g.prefix, g.start + u);
     a->cseq++;
     if (with_auth) {
-        char response[33], cnonce[17];
-        snprintf(cnonce, sizeof cnonce, "%016" PRIx64, rnd());
+        char cnonce[17];
+        snprintf(cnonce, sizeof cnonce, "%016" PRIx64, rnd(&g.rng));
         a->nc++;
-        if (a->qop)
-            md5_fmt(response, "%s:%s:%08" PRIx32 ":%s:auth:%s", a->ha1, a->nonce, a->nc, cnonce,
-                    g.ha2);
-        else
-            md5_fmt(response, "%s:%s:%s", a->ha1, a->nonce, g.ha2);
-        int n = snprintf(auth, sizeof auth,
-                         "Authorization: Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", "
-                         "uri=\"sip:%s\", response=\"%s\", algorithm=MD5",
-                         user, a->realm, a->nonce, g.domain, response);
-        if (a->qop)
-            n += snprintf(auth + n, sizeof auth - (size_t)n,
-                          ", qop=auth, nc=%08" PRIx32 ", cnonce=\"%s\"", a->nc, cnonce);
-        if (a->opaque[0])
-            n += snprintf(auth + n, sizeof auth - (size_t)n, ", opaque=\"%s\"", a->opaque);
-        snprintf(auth + n, sizeof auth - (size_t)n, "\r\n");
+        digest_authorization(auth, sizeof auth, "Authorization", user, g.uri, &a->ch, a->ha1, g.ha2,
+                             a->nc, cnonce);
     }
-    int n =
-        snprintf(s->msg, sizeof s->msg,
-                 "REGISTER sip:%s SIP/2.0\r\n"
-                 "Via: SIP/2.0/UDP %s:%d;branch=z9hG4bK%016" PRIx64 ";rport\r\n"
-                 "Max-Forwards: 70\r\n"
-                 "From: <sip:%s@%s>;tag=%08" PRIx32 "\r\n"
-                 "To: <sip:%s@%s>\r\n"
-                 "Call-ID: %s-%d@regload\r\n"
-                 "CSeq: %" PRIu32 " REGISTER\r\n"
-                 "Contact: <sip:%s@%s:%d>\r\n"
-                 "Expires: %d\r\n"
-                 "%s"
-                 "User-Agent: regload\r\n"
-                 "Content-Length: 0\r\n\r\n",
-                 g.domain, g.local_ip, g.local_port, rnd(), user, g.domain, (uint32_t)rnd(), user,
-                 g.domain, g.run_id, u, a->cseq, user, g.local_ip, g.local_port, g.expires, auth);
+    int n = snprintf(s->msg, sizeof s->msg,
+                     "REGISTER sip:%s SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP %s:%d;branch=z9hG4bK%016" PRIx64 ";rport\r\n"
+                     "Max-Forwards: 70\r\n"
+                     "From: <sip:%s@%s>;tag=%08" PRIx32 "\r\n"
+                     "To: <sip:%s@%s>\r\n"
+                     "Call-ID: %s-%d@regload\r\n"
+                     "CSeq: %" PRIu32 " REGISTER\r\n"
+                     "Contact: <sip:%s@%s:%d>\r\n"
+                     "Expires: %d\r\n"
+                     "%s"
+                     "User-Agent: regload\r\n"
+                     "Content-Length: 0\r\n\r\n",
+                     g.domain, g.local_ip, g.local_port, rnd(&g.rng), user, g.domain,
+                     (uint32_t)rnd(&g.rng), user, g.domain, g.run_id, u, a->cseq, user, g.local_ip,
+                     g.local_port, g.expires, auth);
     if (n < 0 || (size_t)n >= sizeof s->msg)
         die("request for %s does not fit in %d bytes", user, MSG_MAX);
     s->len = (size_t)n;
@@ -272,7 +168,7 @@ static void start_user(int u, enum round r, double now)
     a->slot = idx;
     a->challenges = 0;
     a->started = now;
-    a->reused = r == ROUND_REFRESH && a->nonce[0];
+    a->reused = r == ROUND_REFRESH && a->ch.nonce[0];
     if (g.st[r].first_send == 0)
         g.st[r].first_send = now;
     g.inflight++;
@@ -312,12 +208,6 @@ struct response {
     size_t www_len;
 };
 
-static int header_is(const char *line, size_t namelen, const char *full, const char *compact)
-{
-    return (namelen == strlen(full) && !strncasecmp(line, full, namelen)) ||
-           (compact && namelen == strlen(compact) && !strncasecmp(line, compact, namelen));
-}
-
 static int parse_response(char *buf, size_t len, struct response *r)
 {
     memset(r, 0, sizeof *r);
@@ -327,110 +217,42 @@ static int parse_response(char *buf, size_t len, struct response *r)
     r->code = atoi(buf + 8);
     if (r->code < 100 || r->code > 699)
         return -1;
-    char *p = memchr(buf, '\n', len), *end = buf + len;
+    /* One pass over the headers, not a sip_header() per header: this runs for every answer. */
+    const char *at = memchr(buf, '\n', len);
+    struct sip_line l;
     int have_cseq = 0;
-    while (p && ++p < end) {
-        char *eol = memchr(p, '\n', (size_t)(end - p));
-        if (!eol)
-            eol = end;
-        size_t ll = (size_t)(eol - p);
-        if (ll && p[ll - 1] == '\r')
-            ll--;
-        if (ll == 0)
-            break; /* end of headers */
-        char *colon = memchr(p, ':', ll);
-        if (colon) {
-            size_t nl = (size_t)(colon - p);
-            while (nl && (p[nl - 1] == ' ' || p[nl - 1] == '\t'))
-                nl--;
-            char *v = colon + 1, *ve = p + ll;
-            while (v < ve && (*v == ' ' || *v == '\t'))
-                v++;
-            if (header_is(p, nl, "Call-ID", "i")) {
-                /* <run>-<index>@regload */
-                size_t rl = strlen(g.run_id);
-                if ((size_t)(ve - v) > rl + 1 && !memcmp(v, g.run_id, rl) && v[rl] == '-') {
-                    char *e;
-                    long idx = strtol(v + rl + 1, &e, 10);
-                    if (e < ve && *e == '@' && idx >= 0 && idx < g.users)
-                        r->user = idx;
-                }
-            } else if (header_is(p, nl, "CSeq", NULL)) {
-                r->cseq = (uint32_t)strtoul(v, NULL, 10);
-                have_cseq = 1;
-            } else if (header_is(p, nl, "WWW-Authenticate", NULL) && !r->www && ve - v > 7 &&
-                       !strncasecmp(v, "Digest", 6)) {
-                r->www = v + 6;
-                r->www_len = (size_t)(ve - v - 6);
+    while (sip_next_line(&at, buf + len, &l)) {
+        const char *v = l.value, *ve = l.value + l.value_len;
+        if (sip_line_is(&l, "Call-ID", "i")) {
+            /* <run>-<index>@regload */
+            size_t rl = strlen(g.run_id);
+            if (l.value_len > rl + 1 && !memcmp(v, g.run_id, rl) && v[rl] == '-') {
+                char *e;
+                long idx = strtol(v + rl + 1, &e, 10);
+                if (e < ve && *e == '@' && idx >= 0 && idx < g.users)
+                    r->user = idx;
             }
+        } else if (sip_line_is(&l, "CSeq", NULL)) {
+            r->cseq = (uint32_t)strtoul(v, NULL, 10);
+            have_cseq = 1;
+        } else if (sip_line_is(&l, "WWW-Authenticate", NULL) && !r->www && l.value_len > 7 &&
+                   !strncasecmp(v, "Digest", 6)) {
+            r->www = v + 6;
+            r->www_len = l.value_len - 6;
         }
-        p = eol;
     }
     return r->user >= 0 && have_cseq ? 0 : -1;
-}
-
-/* Finds name=value or name="value" in a challenge; copies the value. 0 when found and fits. */
-static int challenge_param(const char *s, size_t len, const char *name, char *dst, size_t dlen)
-{
-    size_t nl = strlen(name);
-    const char *end = s + len, *p = s;
-    while (p < end) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-            p++;
-        const char *key = p;
-        while (p < end && *p != '=' && *p != ',')
-            p++;
-        size_t kl = (size_t)(p - key);
-        while (kl && (key[kl - 1] == ' ' || key[kl - 1] == '\t'))
-            kl--;
-        if (p >= end || *p != '=')
-            continue;
-        p++;
-        while (p < end && (*p == ' ' || *p == '\t'))
-            p++;
-        const char *val, *vend;
-        if (p < end && *p == '"') {
-            val = ++p;
-            while (p < end && *p != '"')
-                p++;
-            vend = p;
-            if (p < end)
-                p++;
-        } else {
-            val = p;
-            while (p < end && *p != ',')
-                p++;
-            vend = p;
-            while (vend > val && (vend[-1] == ' ' || vend[-1] == '\t'))
-                vend--;
-        }
-        if (kl == nl && !strncasecmp(key, name, nl)) {
-            size_t vl = (size_t)(vend - val);
-            if (vl + 1 > dlen)
-                return -1;
-            memcpy(dst, val, vl);
-            dst[vl] = '\0';
-            return 0;
-        }
-    }
-    return -1;
 }
 
 /* Takes the challenge into the user's state; 0 when usable. */
 static int take_challenge(struct ua *a, const struct response *r, int u)
 {
-    char qop[64] = "", realm[128];
-    if (!r->www || challenge_param(r->www, r->www_len, "nonce", a->nonce, sizeof a->nonce) ||
-        challenge_param(r->www, r->www_len, "realm", realm, sizeof realm))
+    if (!r->www || digest_challenge_parse(r->www, r->www_len, &a->ch))
         return -1;
-    if (challenge_param(r->www, r->www_len, "opaque", a->opaque, sizeof a->opaque))
-        a->opaque[0] = '\0';
-    challenge_param(r->www, r->www_len, "qop", qop, sizeof qop);
-    a->qop = strstr(qop, "auth") != NULL; /* "auth" or "auth,auth-int" */
     a->nc = 0;
-    if (strcmp(realm, a->realm)) {
-        snprintf(a->realm, sizeof a->realm, "%s", realm);
-        md5_fmt(a->ha1, "%s%d:%s:%s", g.prefix, g.start + u, a->realm, g.password);
+    if (strcmp(a->ch.realm, a->ha1_realm)) {
+        snprintf(a->ha1_realm, sizeof a->ha1_realm, "%s", a->ch.realm);
+        md5_fmt(a->ha1, "%s%d:%s:%s", g.prefix, g.start + u, a->ha1_realm, g.password);
     }
     return 0;
 }
@@ -457,8 +279,8 @@ static void on_response(const struct response *r, enum round round, double now)
         if (a->state == ST_AUTH || a->reused)
             a->challenges++;
         if (a->challenges >= MAX_CHALLENGES || take_challenge(a, r, r->user) != 0) {
-            count_code(401);
-            note("user %s%d: gave up after 401 (challenges=%d)", g.prefix, g.start + r->user,
+            count_code(&g.codes, 401);
+            note("user %s%ld: gave up after 401 (challenges=%d)", g.prefix, g.start + r->user,
                  a->challenges);
             finish_user(r->user, round, 0, now);
             return;
@@ -466,8 +288,8 @@ static void on_response(const struct response *r, enum round round, double now)
         send_new(r->user, s, 1, now);
         return;
     }
-    count_code(r->code);
-    note("user %s%d: final response %d", g.prefix, g.start + r->user, r->code);
+    count_code(&g.codes, r->code);
+    note("user %s%ld: final response %d", g.prefix, g.start + r->user, r->code);
     finish_user(r->user, round, 0, now);
 }
 
@@ -567,12 +389,6 @@ static int run_round(enum round round, double deadline)
     return 1;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static double pct(struct stats *st, double p)
 {
     if (st->nlat == 0)
@@ -584,7 +400,7 @@ static double pct(struct stats *st, double p)
 static void print_round(const char *name, struct stats *st)
 {
     double secs = st->last_done > st->first_send ? st->last_done - st->first_send : 0;
-    qsort(st->lat, (size_t)st->nlat, sizeof *st->lat, cmp_double);
+    sort_doubles(st->lat, (size_t)st->nlat);
     printf(" %s_ok=%ld %s_failed=%ld %s_timeouts=%ld %s_seconds=%.3f %s_rps=%.1f %s_p50_ms=%.2f"
            " %s_p99_ms=%.2f %s_max_ms=%.2f",
            name, st->ok, name, st->failed, name, st->timeouts, name, secs, name,
@@ -610,16 +426,6 @@ static void usage(void)
             "Prints one line: regload users=... fresh_ok=... fresh_rps=... [refresh_...]\n"
             "Exit status: 0 all registered, 1 some failed, 2 usage or system error.\n");
     exit(2);
-}
-
-static long parse_long(const char *s, const char *what, long min, long max)
-{
-    char *e;
-    errno = 0;
-    long v = strtol(s, &e, 10);
-    if (!*s || *e || errno || v < min || v > max)
-        die("%s: '%s' is not an integer in %ld..%ld", what, s, min, max);
-    return v;
 }
 
 static void parse_args(int argc, char **argv)
@@ -658,35 +464,35 @@ static void parse_args(int argc, char **argv)
                 die("--target wants IP:PORT");
             *colon = '\0';
             g.target_ip = target;
-            g.target_port = (int)parse_long(colon + 1, "--target port", 1, 65535);
+            g.target_port = (int)parse_num(colon + 1, "--target port", 1, 65535, NUM_INTEGER);
             break;
         }
         case 'd':
             g.domain = optarg;
             break;
         case 'n':
-            g.users = (int)parse_long(optarg, "--users", 1, 10000000);
+            g.users = (int)parse_num(optarg, "--users", 1, 10000000, NUM_INTEGER);
             break;
         case 'p':
             g.prefix = optarg;
             break;
         case 's':
-            g.start = (int)parse_long(optarg, "--start", 0, 1000000000);
+            g.start = (int)parse_num(optarg, "--start", 0, 1000000000, NUM_INTEGER);
             break;
         case 'a':
             g.password = optarg;
             break;
         case 'w':
-            g.window = (int)parse_long(optarg, "--window", 1, 100000);
+            g.window = (int)parse_num(optarg, "--window", 1, 100000, NUM_INTEGER);
             break;
         case 'x':
-            g.expires = (int)parse_long(optarg, "--expires", 0, 604800);
+            g.expires = (int)parse_num(optarg, "--expires", 0, 604800, NUM_INTEGER);
             break;
         case 'r':
             g.refresh = 1;
             break;
         case 'm':
-            g.max_seconds = (double)parse_long(optarg, "--max-seconds", 1, 86400);
+            g.max_seconds = parse_num(optarg, "--max-seconds", 1, 86400, NUM_INTEGER);
             break;
         case 'b':
             g.bind_ip = optarg;
@@ -707,6 +513,8 @@ static void parse_args(int argc, char **argv)
         die("prefix, domain or password too long");
 }
 
+/* Blocking, unlike the other tools' sockets: a full send buffer waits rather than failing
+ * (answers are read with MSG_DONTWAIT). Connected, so send() needs no address. */
 static void open_socket(void)
 {
     struct sockaddr_in local = {.sin_family = AF_INET}, remote = {.sin_family = AF_INET};
@@ -715,17 +523,7 @@ static void open_socket(void)
     if (inet_pton(AF_INET, g.target_ip, &remote.sin_addr) != 1)
         die("--target: '%s' is not an IPv4 address", g.target_ip);
     remote.sin_port = htons((uint16_t)g.target_port);
-    g.fd = socket(AF_INET, SOCK_DGRAM, 0);
-    if (g.fd < 0)
-        die("socket: %s", strerror(errno));
-    /* Room for a window's worth of answers even when we are descheduled for a while. */
-    int size = 8 << 20;
-    if (setsockopt(g.fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
-        setsockopt(g.fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    if (setsockopt(g.fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0)
-        setsockopt(g.fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-    if (bind(g.fd, (struct sockaddr *)&local, sizeof local) != 0)
-        die("bind %s: %s", g.bind_ip, strerror(errno));
+    g.fd = udp_open(local.sin_addr, 0, NULL);
     if (connect(g.fd, (struct sockaddr *)&remote, sizeof remote) != 0)
         die("connect %s:%d: %s", g.target_ip, g.target_port, strerror(errno));
     socklen_t sl = sizeof local;
@@ -737,15 +535,13 @@ static void open_socket(void)
 
 int main(int argc, char **argv)
 {
+    bench_init("regload");
     parse_args(argc, argv);
-    g.rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ 0x9E3779B97F4A7C15ULL;
-    snprintf(g.run_id, sizeof g.run_id, "%08" PRIx32, (uint32_t)rnd());
-    g.md_ctx = EVP_MD_CTX_new();
-    g.md5 = EVP_MD_fetch(NULL, "MD5", NULL);
-    if (!g.md_ctx || !g.md5)
-        die("OpenSSL MD5 unavailable");
-    md5_fmt(g.ha2, "REGISTER:sip:%s", g.domain);
-    g.verbose_left = 20;
+    note_limit(g.verbose ? 20 : 0);
+    g.rng = rnd_seed();
+    snprintf(g.run_id, sizeof g.run_id, "%08" PRIx32, (uint32_t)rnd(&g.rng));
+    snprintf(g.uri, sizeof g.uri, "sip:%s", g.domain);
+    md5_fmt(g.ha2, "REGISTER:%s", g.uri);
 
     g.ua = calloc((size_t)g.users, sizeof *g.ua);
     g.slots = calloc((size_t)g.window, sizeof *g.slots);
@@ -784,17 +580,12 @@ int main(int argc, char **argv)
     printf(" retransmits=%ld stray=%ld parse_errors=%ld send_errors=%ld deadline_hit=%d"
            " elapsed=%.3f codes=",
            g.retransmits, g.stray, g.parse_errors, g.send_errors, cut, now_mono() - begin);
-    if (!g.ncodes)
-        printf("-");
-    for (int i = 0; i < g.ncodes; i++)
-        printf("%s%d:%ld", i ? "," : "", g.codes[i].code, g.codes[i].n);
+    print_codes(&g.codes);
     printf("\n");
     fflush(stdout);
 
     long failed = g.st[ROUND_FRESH].failed + (g.refresh ? g.st[ROUND_REFRESH].failed : 0);
     close(g.fd);
-    EVP_MD_free(g.md5);
-    EVP_MD_CTX_free(g.md_ctx);
     for (int r = 0; r < ROUND_COUNT; r++)
         free(g.st[r].lat);
     free(g.slots);

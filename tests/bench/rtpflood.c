@@ -22,16 +22,17 @@
  * relay delivered between them) is the denominator of CPU per packet. Loss is over the whole
  * run, after the drain. A hard limit (--max-seconds) stops everything.
  *
- * Build: cc -std=c11 -O2 -Wall -Wextra -Werror rtpflood.c -o rtpflood */
+ * Build: cc -std=c11 -O2 -Wall -Wextra -Werror rtpflood.c benchutil.c -o rtpflood -lcrypto */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* recvmmsg, sendmmsg, SO_RCVBUFFORCE */
+#define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #endif
+#include "benchutil.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,50 +69,6 @@ static struct {
     long long lat[LAT_BUCKETS + 1];
     long nlat;
 } g;
-
-static long long now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("rtpflood: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(2);
-}
-
-static int open_socket(void)
-{
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        die("socket: %s", strerror(errno));
-    int size = 8 << 20;
-    /* FORCE passes net.core.rmem_max when we are root; otherwise the plain call is capped. */
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0)
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
-        die("bind: %s", strerror(errno));
-    return fd;
-}
-
-static int local_port(int fd)
-{
-    struct sockaddr_in sa;
-    socklen_t len = sizeof sa;
-    if (getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
-        die("getsockname: %s", strerror(errno));
-    return ntohs(sa.sin_port);
-}
 
 static void put32(unsigned char *p, uint32_t v)
 {
@@ -272,15 +229,6 @@ static void usage(void)
     exit(2);
 }
 
-static double num(const char *s, const char *what, double min, double max)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (*s == '\0' || *end != '\0' || v < min || v > max)
-        die("bad %s: %s", what, s);
-    return v;
-}
-
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"streams", required_argument, 0, 'n'},
@@ -295,26 +243,27 @@ int main(int argc, char **argv)
     g.warmup = 3;
     g.drain_ms = 500;
     g.max_seconds = 300;
+    bench_init("rtpflood");
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
-            g.streams = (int)num(optarg, "--streams", 1, 100000);
+            g.streams = (int)parse_num(optarg, "--streams", 1, 100000, NUM_REAL);
             break;
         case 'k':
-            g.nsock = (int)num(optarg, "--sockets", 1, 1024);
+            g.nsock = (int)parse_num(optarg, "--sockets", 1, 1024, NUM_REAL);
             break;
         case 's':
-            g.seconds = num(optarg, "--seconds", 0.1, 3600);
+            g.seconds = parse_num(optarg, "--seconds", 0.1, 3600, NUM_REAL);
             break;
         case 'w':
-            g.warmup = num(optarg, "--warmup", 0, 600);
+            g.warmup = parse_num(optarg, "--warmup", 0, 600, NUM_REAL);
             break;
         case 'd':
-            g.drain_ms = (int)num(optarg, "--drain-ms", 0, 60000);
+            g.drain_ms = (int)parse_num(optarg, "--drain-ms", 0, 60000, NUM_REAL);
             break;
         case 'L':
-            g.max_seconds = num(optarg, "--max-seconds", 1, 7200);
+            g.max_seconds = parse_num(optarg, "--max-seconds", 1, 7200, NUM_REAL);
             break;
         default:
             usage();
@@ -335,22 +284,27 @@ int main(int argc, char **argv)
     struct mmsghdr *msgs = calloc(slots, sizeof *msgs);
     struct iovec *iov = calloc(slots, sizeof *iov);
     int *n = calloc(2 * (size_t)g.nsock, sizeof(int));
-    if (!g.fd_a || !g.fd_b || !g.st || !pfd || !bufs || !msgs || !iov || !n)
+    int *port_a = calloc((size_t)g.nsock, sizeof(int)),
+        *port_b = calloc((size_t)g.nsock, sizeof(int));
+    if (!g.fd_a || !g.fd_b || !g.st || !pfd || !bufs || !msgs || !iov || !n || !port_a || !port_b)
         die("out of memory");
     for (int k = 0; k < g.nsock; k++) {
-        g.fd_a[k] = open_socket();
-        g.fd_b[k] = open_socket();
+        struct in_addr lo = {htonl(INADDR_LOOPBACK)};
+        g.fd_a[k] = udp_open(lo, SOCK_NONBLOCK, &port_a[k]);
+        g.fd_b[k] = udp_open(lo, SOCK_NONBLOCK, &port_b[k]);
         pfd[2 * k] = (struct pollfd){.fd = g.fd_a[k], .events = POLLIN};
         pfd[2 * k + 1] = (struct pollfd){.fd = g.fd_b[k], .events = POLLIN};
     }
     printf("rtpflood-ports a=");
     for (int k = 0; k < g.nsock; k++)
-        printf("%s%d", k ? "," : "", local_port(g.fd_a[k]));
+        printf("%s%d", k ? "," : "", port_a[k]);
     printf(" b=");
     for (int k = 0; k < g.nsock; k++)
-        printf("%s%d", k ? "," : "", local_port(g.fd_b[k]));
+        printf("%s%d", k ? "," : "", port_b[k]);
     printf("\n");
     fflush(stdout);
+    free(port_a);
+    free(port_b);
 
     for (int i = 0; i < g.streams; i++) {
         int pa, pb;
