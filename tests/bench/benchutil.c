@@ -187,7 +187,7 @@ double parse_num(const char *s, const char *what, double min, double max, enum n
     return v;
 }
 
-int udp_open(struct in_addr ip, int flags, int *port)
+int udp_open(struct in_addr ip, int flags)
 {
     int fd = socket(AF_INET, SOCK_DGRAM | flags, 0);
     if (fd < 0)
@@ -203,13 +203,16 @@ int udp_open(struct in_addr ip, int flags, int *port)
         char text[INET_ADDRSTRLEN];
         die("bind %s: %s", inet_ntop(AF_INET, &ip, text, sizeof text), strerror(errno));
     }
-    if (port) {
-        socklen_t sl = sizeof sa;
-        if (getsockname(fd, (struct sockaddr *)&sa, &sl) != 0)
-            die("getsockname: %s", strerror(errno));
-        *port = ntohs(sa.sin_port);
-    }
     return fd;
+}
+
+int udp_port(int fd)
+{
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof sa;
+    if (getsockname(fd, (struct sockaddr *)&sa, &sl) != 0)
+        die("getsockname: %s", strerror(errno));
+    return ntohs(sa.sin_port);
 }
 
 /* -------- SIP text -------- */

@@ -65,9 +65,10 @@ enum num_kind {
 double parse_num(const char *s, const char *what, double min, double max, enum num_kind kind);
 
 /* A UDP socket bound to ip (a free port), with 8 MiB buffers each way so a burst of answers
- * or media survives while the tool is descheduled; flags: 0 or SOCK_NONBLOCK. The bound port
- * goes to *port unless port is NULL. Dies on failure. */
-int udp_open(struct in_addr ip, int flags, int *port);
+ * or media survives while the tool is descheduled; flags: 0 or SOCK_NONBLOCK. Dies on failure. */
+int udp_open(struct in_addr ip, int flags);
+/* The local port fd is bound to. Dies on failure. */
+int udp_port(int fd);
 
 /* -------- SIP text -------- */
 

@@ -983,10 +983,14 @@ int main(int argc, char **argv)
     if (!g.calls || !g.setup || !g.ha1)
         die("out of memory for %d calls", g.ncalls);
     struct in_addr lo = {htonl(INADDR_LOOPBACK)};
-    g.fd_uac = udp_open(lo, SOCK_NONBLOCK, &g.port_uac);
-    g.fd_uas = udp_open(lo, SOCK_NONBLOCK, &g.port_uas);
-    g.fd_rtp_a = udp_open(lo, SOCK_NONBLOCK, &g.port_rtp_a);
-    g.fd_rtp_b = udp_open(lo, SOCK_NONBLOCK, &g.port_rtp_b);
+    g.fd_uac = udp_open(lo, SOCK_NONBLOCK);
+    g.port_uac = udp_port(g.fd_uac);
+    g.fd_uas = udp_open(lo, SOCK_NONBLOCK);
+    g.port_uas = udp_port(g.fd_uas);
+    g.fd_rtp_a = udp_open(lo, SOCK_NONBLOCK);
+    g.port_rtp_a = udp_port(g.fd_rtp_a);
+    g.fd_rtp_b = udp_open(lo, SOCK_NONBLOCK);
+    g.port_rtp_b = udp_port(g.fd_rtp_b);
 
     double begin = now_mono(), deadline = begin + g.max_seconds;
     register_callees();

@@ -523,7 +523,7 @@ static void open_socket(void)
     if (inet_pton(AF_INET, g.target_ip, &remote.sin_addr) != 1)
         die("--target: '%s' is not an IPv4 address", g.target_ip);
     remote.sin_port = htons((uint16_t)g.target_port);
-    g.fd = udp_open(local.sin_addr, 0, NULL);
+    g.fd = udp_open(local.sin_addr, 0);
     if (connect(g.fd, (struct sockaddr *)&remote, sizeof remote) != 0)
         die("connect %s:%d: %s", g.target_ip, g.target_port, strerror(errno));
     socklen_t sl = sizeof local;

@@ -284,27 +284,23 @@ int main(int argc, char **argv)
     struct mmsghdr *msgs = calloc(slots, sizeof *msgs);
     struct iovec *iov = calloc(slots, sizeof *iov);
     int *n = calloc(2 * (size_t)g.nsock, sizeof(int));
-    int *port_a = calloc((size_t)g.nsock, sizeof(int)),
-        *port_b = calloc((size_t)g.nsock, sizeof(int));
-    if (!g.fd_a || !g.fd_b || !g.st || !pfd || !bufs || !msgs || !iov || !n || !port_a || !port_b)
+    if (!g.fd_a || !g.fd_b || !g.st || !pfd || !bufs || !msgs || !iov || !n)
         die("out of memory");
     for (int k = 0; k < g.nsock; k++) {
         struct in_addr lo = {htonl(INADDR_LOOPBACK)};
-        g.fd_a[k] = udp_open(lo, SOCK_NONBLOCK, &port_a[k]);
-        g.fd_b[k] = udp_open(lo, SOCK_NONBLOCK, &port_b[k]);
+        g.fd_a[k] = udp_open(lo, SOCK_NONBLOCK);
+        g.fd_b[k] = udp_open(lo, SOCK_NONBLOCK);
         pfd[2 * k] = (struct pollfd){.fd = g.fd_a[k], .events = POLLIN};
         pfd[2 * k + 1] = (struct pollfd){.fd = g.fd_b[k], .events = POLLIN};
     }
     printf("rtpflood-ports a=");
     for (int k = 0; k < g.nsock; k++)
-        printf("%s%d", k ? "," : "", port_a[k]);
+        printf("%s%d", k ? "," : "", udp_port(g.fd_a[k]));
     printf(" b=");
     for (int k = 0; k < g.nsock; k++)
-        printf("%s%d", k ? "," : "", port_b[k]);
+        printf("%s%d", k ? "," : "", udp_port(g.fd_b[k]));
     printf("\n");
     fflush(stdout);
-    free(port_a);
-    free(port_b);
 
     for (int i = 0; i < g.streams; i++) {
         int pa, pb;

@@ -129,9 +129,6 @@ class Rtp:
         self.ts += 160
         return not lost
 
-    def rtcp_socket(self):
-        return self.rtcp
-
     def send_sr(self, dest):
         """An RTCP sender report (no report blocks); returns its NTP time's middle 32 bits, what
         a receiver echoes as LSR."""
@@ -139,14 +136,14 @@ class Rtp:
         secs, frac = int(now), int((now % 1) * 2**32)
         body = struct.pack("!IIIIII", self.ssrc, secs & 0xFFFFFFFF, frac, self.ts & 0xFFFFFFFF,
                            0, 0)
-        self.rtcp_socket().sendto(struct.pack("!BBH", 0x80, 200, 6) + body, dest)
+        self.rtcp.sendto(struct.pack("!BBH", 0x80, 200, 6) + body, dest)
         return ((secs & 0xFFFF) << 16) | (frac >> 16)
 
     def send_rr(self, dest, about, fraction=0, lost=0, ext_seq=0, jitter=0, lsr=0, dlsr=0.0):
         """An RTCP receiver report with one block about SSRC `about`; dlsr in seconds."""
         block = struct.pack("!IIIIII", about, (fraction << 24) | (lost & 0xFFFFFF), ext_seq,
                             jitter, lsr, int(dlsr * 65536))
-        self.rtcp_socket().sendto(struct.pack("!BBHI", 0x81, 201, 7, self.ssrc) + block, dest)
+        self.rtcp.sendto(struct.pack("!BBHI", 0x81, 201, 7, self.ssrc) + block, dest)
 
     def receive(self, seconds=2.0, want=None):
         got, deadline = [], time.monotonic() + seconds
